@@ -41,6 +41,18 @@ namespace eval zipml_spec {
   variable REG_WORDS_LO 96
   variable REG_WORDS_HI 100
   variable REG_ERROR_INFO 104
+  variable RESET_MODE 0
+  variable RESET_NUM_SAMPLES 0
+  variable RESET_NUM_FEATURES 0
+  variable RESET_NUM_EPOCHS 1
+  variable RESET_STEP_SIZE 1008981770
+  variable RESET_STEP_DECAY 1065353216
+  variable RESET_COST_POS 1065353216
+  variable RESET_COST_NEG 1065353216
+  variable RESET_REG_SHIFT 0
+  variable RESET_BINARIZE_VALUE 0
+  variable RESET_DELAY 1
+  variable RESET_CHUNK_SAMPLES 0
   variable CONFIG_BITS_LSB 0
   variable CONFIG_BITS_WIDTH 4
   variable CONFIG_FP_XILINX_LSB 8

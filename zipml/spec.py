@@ -91,6 +91,17 @@ REGISTERS = (
 )
 REG = {r.name: r.offset for r in REGISTERS}
 
+#: Reset (power-on) values of the RW registers; every other RW register resets to 0. They match
+#: the defaults of ``zipml.config.EngineConfig`` (0.01f = 0x3C23D70A, 1.0f = 0x3F800000).
+RESET = {
+    "NUM_EPOCHS": 1,
+    "STEP_SIZE": 0x3C23D70A,
+    "STEP_DECAY": 0x3F800000,
+    "COST_POS": 0x3F800000,
+    "COST_NEG": 0x3F800000,
+    "DELAY": 1,
+}
+
 # Bit fields: (register, field) -> (lsb, width)
 FIELDS = {
     ("CONFIG", "BITS"): (0, 4),
@@ -220,6 +231,7 @@ def _scalar_constants():
         ("LOSS_SVM", LOSS_SVM), ("LOSS_LINREG", LOSS_LINREG), ("LOSS_LOGREG", LOSS_LOGREG),
     ]
     out += [(f"REG_{r.name}", r.offset) for r in REGISTERS]
+    out += [(f"RESET_{r.name}", RESET.get(r.name, 0)) for r in REGISTERS if r.access == "RW"]
     for (reg, name), (lsb, width) in FIELDS.items():
         out.append((f"{reg}_{name}_LSB", lsb))
         out.append((f"{reg}_{name}_WIDTH", width))
