@@ -101,4 +101,6 @@ namespace eval zipml_spec {
   variable VLNV_VERSION "1.0"
   variable TOP_ENTITY "zipml_sgd_engine"
   variable PRECISIONS {0 1 2 4 8}
+  variable BITSTREAM_NAMES {0 zipml_q0 1 zipml_q1 2 zipml_q2 4 zipml_q4 8 zipml_q8}
+  variable DMA_LENGTH_WIDTH 26
 }

@@ -39,6 +39,7 @@ IN_WIDTH = 64                      #: s_axis_tdata bits
 OUT_WIDTH = 32                     #: m_axis_tdata bits
 AXIL_ADDR_WIDTH = 8
 AXIL_DATA_WIDTH = 32
+DMA_LENGTH_WIDTH = 26              #: AXI DMA buffer length register bits of the board builds
 
 # --------------------------------------------------------------------------- losses
 LOSS_SVM = 0
@@ -197,6 +198,17 @@ def default_fifo_words(bits: int, max_dim: int) -> int:
     return n
 
 
+def bitstream_name(bits: int) -> str:
+    """Base name of the bitstream of precision ``bits`` in ``zipml/bitstreams/``.
+
+    The Vivado flow (``make_hw``) writes ``<name>.bit`` and ``<name>.hwh`` there; the pynq driver
+    loads them by this name. One pair per precision (the PYNQ-Z1 and PYNQ-Z2 builds share the
+    part and use no PL pins, so the name does not carry the board).
+    """
+    check_bits(bits)
+    return f"zipml_q{bits}"
+
+
 def check_bits(bits: int) -> None:
     if bits not in PRECISIONS:
         raise ValueError(f"bits must be one of {PRECISIONS} (0 = float32), got {bits!r}")
@@ -269,6 +281,9 @@ def gen_tcl() -> str:
                      ("TOP_ENTITY", TOP_ENTITY)):
         lines.append(f'  variable {key} "{val}"')
     lines.append(f'  variable PRECISIONS {{{" ".join(str(p) for p in PRECISIONS)}}}')
+    lines.append("  variable BITSTREAM_NAMES {"
+                 + " ".join(f"{p} {bitstream_name(p)}" for p in PRECISIONS) + "}")
+    lines.append(f"  variable DMA_LENGTH_WIDTH {DMA_LENGTH_WIDTH}")
     lines += ["}", ""]
     return "\n".join(lines)
 
