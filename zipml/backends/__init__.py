@@ -1,0 +1,143 @@
+"""Where the engine runs: the narrow interface between the host code and an engine.
+
+Every backend is an object with
+
+``name`` : str
+    ``"cpu"``, ``"sim"`` or ``"pynq"``.
+``bits`` : int or None
+    Precision the engine was built for (0 = float32, 1, 2, 4, 8); ``None`` for the CPU engine
+    when it was created without one (it runs every precision).
+``max_dim`` : int
+    Largest ``num_features`` (bias included) the engine accepts (register ``MAX_DIM``).
+``fifo_words`` : int or None
+    Capacity of the sample FIFO in 64-bit words (register ``FIFO_WORDS``; ``None`` = the
+    default size of ``zipml.spec.default_fifo_words`` for the run's precision).
+``run(cfg, stream, model_init=None)`` -> :class:`zipml.config.EngineResult`
+    One engine run of ``cfg.num_epochs`` epochs over ``stream`` (a ``uint64`` array: one epoch
+    buffer, 1-D, streamed every epoch, or a 2-D ``(epochs, words)`` array, one buffer per
+    epoch). Errors come back in the result (``result.raise_for_error()``).
+
+:func:`get_backend` builds one by name. The board driver and the RTL simulation plug in later
+through :func:`register_backend` without changing any caller.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Protocol, runtime_checkable
+
+from .. import spec
+from .cpu import CpuBackend
+
+__all__ = ["Backend", "CpuBackend", "get_backend", "register_backend", "board_available",
+           "BACKEND_NAMES"]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+    bits: int | None
+    max_dim: int
+    fifo_words: int | None
+
+    def run(self, cfg, stream, model_init=None):  # pragma: no cover - protocol
+        ...
+
+
+def _not_yet(name: str, what: str) -> Callable[..., Backend]:
+    def factory(bits=None, **kw):
+        raise NotImplementedError(
+            f"backend {name!r} is not implemented yet: {what}. "
+            f"Use backend='cpu' (the bit-exact C engine; same results as the FPGA by "
+            f"construction), or backend='auto', which picks the board when the pynq driver "
+            f"is available and the CPU engine otherwise.")
+    return factory
+
+
+_FACTORIES: dict[str, Callable[..., Backend]] = {
+    "cpu": CpuBackend,
+    "sim": _not_yet("sim", "the RTL simulation backend (GHDL/Verilator behind the backend "
+                           "interface) is added by a later issue"),
+    "pynq": _not_yet("pynq", "the board driver (overlay loading, AXI DMA buffers, register "
+                             "programming through pynq.MMIO) is added by a later issue"),
+}
+
+#: Names accepted by :func:`get_backend`.
+BACKEND_NAMES = ("auto", "cpu", "sim", "pynq")
+
+
+def register_backend(name: str, factory: Callable[..., Backend]) -> None:
+    """Install (or replace) the factory of backend ``name``.
+
+    ``factory(bits=..., **kw)`` must return an object with the interface described in this
+    module's docstring. Used by the board driver and the simulation backend.
+    """
+    if name not in ("cpu", "sim", "pynq"):
+        raise ValueError(f"backend name must be one of 'cpu', 'sim', 'pynq', got {name!r}")
+    _FACTORIES[name] = factory
+
+
+_BOARD: bool | None = None
+
+
+def board_available(refresh: bool = False) -> bool:
+    """True when pynq is installed and finds an FPGA device.
+
+    Never raises: off the board pynq 4.0 imports but has no device (``Device.devices`` is
+    empty; ``Device.active_device`` raises ``RuntimeError("No Devices Found")``); without pynq
+    installed the import fails. Both mean "no board". The answer is cached.
+    """
+    global _BOARD
+    if _BOARD is None or refresh:
+        _BOARD = _detect_board()
+    return _BOARD
+
+
+def _detect_board() -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pynq  # noqa: F401
+            from pynq import Device
+            devices = Device.devices
+            return bool(devices)
+    except Exception:  # ImportError, RuntimeError("No Devices Found"), XRT errors, ...
+        return False
+
+
+def get_backend(name: str = "auto", bits: int | None = 0, **kw) -> Backend:
+    """Build the backend ``name`` for precision ``bits``.
+
+    Parameters
+    ----------
+    name : {"auto", "cpu", "sim", "pynq"}
+        ``"cpu"``: the C engine (every precision, any machine). ``"sim"``: the RTL in
+        simulation. ``"pynq"``: the FPGA through pynq (one bitstream per precision).
+        ``"auto"``: the board when pynq finds one and its driver is available, else ``"cpu"``.
+    bits : int or None
+        Precision: 0 (float32), 1, 2, 4 or 8. ``None`` is accepted by ``"cpu"`` only (one
+        object for every precision).
+    **kw
+        Passed to the backend factory (for ``"cpu"``: ``max_dim``, ``fifo_words``).
+
+    Raises
+    ------
+    ValueError
+        Unknown name or bad ``bits``.
+    NotImplementedError
+        ``"sim"`` or ``"pynq"`` before their issues land (the message says what is missing).
+    """
+    if not isinstance(name, str) or name not in BACKEND_NAMES:
+        raise ValueError(f"backend must be one of {BACKEND_NAMES}, got {name!r}")
+    if bits is not None:
+        spec.check_bits(bits)
+    if name == "auto":
+        if board_available():
+            try:
+                return _FACTORIES["pynq"](bits=bits, **kw)
+            except NotImplementedError as exc:
+                warnings.warn(f"a PYNQ board was found but {exc} Falling back to the CPU "
+                              f"engine.", RuntimeWarning, stacklevel=2)
+        return _FACTORIES["cpu"](bits=bits, **kw)
+    if bits is None and name != "cpu":
+        raise ValueError(f"backend {name!r} needs the precision: bits in {spec.PRECISIONS}")
+    return _FACTORIES[name](bits=bits, **kw)

@@ -1,0 +1,74 @@
+"""The ``zipml`` command line (also ``python -m zipml``).
+
+Subcommands live in modules listed in :data:`COMMANDS`; each module defines
+
+``HELP`` : str
+    one line for ``zipml --help``;
+``add_arguments(parser)``
+    adds its options to an ``argparse`` sub-parser;
+``run(args) -> int``
+    does the work and returns the exit code.
+
+To add a subcommand, write ``zipml/commands/<name>.py`` and add one line to ``COMMANDS``.
+
+Errors the user can fix (missing file, bad value) are reported as one line on stderr,
+``zipml <command>: error: ...``, with exit code 2 and no traceback: commands raise
+:class:`UsageError` (or ``ValueError``/``OSError`` from the library) for them.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: name -> module implementing it (see the module docstring).
+COMMANDS: dict[str, str] = {
+    "demo": "zipml.commands.demo",
+    "train": "zipml.commands.train",
+}
+
+
+class UsageError(Exception):
+    """A problem with the user's input: one line on stderr, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="zipml", description="ZipML-PYNQ: SGD training of linear models on "
+                 "float32 or 8/4/2/1-bit data (FPGA, RTL simulation or bit-exact C engine).")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, modname in COMMANDS.items():
+        mod = importlib.import_module(modname)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run, _prog=p.prog)
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not getattr(args, "command", None):
+        ap.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except (UsageError, ValueError, OSError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:
+            msg = f"{msg}: {exc.filename}"
+        print(f"{args._prog}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{args._prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

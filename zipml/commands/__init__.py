@@ -1,0 +1,1 @@
+"""Subcommands of the ``zipml`` command line; see :mod:`zipml.cli`."""

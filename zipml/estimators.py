@@ -1,0 +1,377 @@
+"""scikit-learn estimators on the ZipML engine: ``ZipMLClassifier`` and ``ZipMLRegressor``.
+
+Both train with :class:`zipml.sgd.ZipML_SGD` (one packed stream, reused by every epoch and by
+every one-vs-rest class) on the chosen backend, and follow scikit-learn's conventions: the
+constructor stores its arguments unchanged, ``fit`` validates them and learns attributes ending
+in ``_``, ``predict``/``score``/``decision_function`` work on new data, and both estimators work
+in ``Pipeline`` and ``GridSearchCV``.
+
+Feature normalisation (``normalize``) is part of the estimator, fitted on the training data
+and reused for prediction, because the engine needs bounded data: [0, 1] or [-1, 1] for the
+quantized precisions, |value| < 256 for float32 (Q8.23). ``coef_`` and ``intercept_`` apply to
+the *normalised* features: ``decision_function(X) = normalize(X) @ coef_.T + intercept_``.
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import spec
+
+__all__ = ["ZipMLClassifier", "ZipMLRegressor"]
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+class _ZipMLBase(BaseEstimator):
+    """Parameters shared by both estimators; see :class:`ZipMLClassifier`."""
+
+    _losses: tuple = ()
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self):
+        def bad(name, what):
+            raise ValueError(f"{type(self).__name__}: {name} must be {what}, "
+                             f"got {getattr(self, name)!r}")
+
+        if self.bits not in spec.PRECISIONS or isinstance(self.bits, bool):
+            bad("bits", f"one of {spec.PRECISIONS}")
+        if self.loss not in self._losses:
+            bad("loss", f"one of {self._losses}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, numbers.Integral) \
+                or self.epochs < 1:
+            bad("epochs", "an integer >= 1")
+        for name in ("step_size", "step_decay"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) \
+                    or v <= 0:
+                bad(name, "a finite number > 0")
+        if isinstance(self.regularization, bool) or not isinstance(
+                self.regularization, numbers.Real) or not np.isfinite(self.regularization) \
+                or self.regularization < 0:
+            bad("regularization", "a finite number >= 0")
+        if self.rounding not in ("nearest", "stochastic"):
+            bad("rounding", "'nearest' or 'stochastic'")
+        if self.normalize not in ("c", "r", "none", None):
+            bad("normalize", "'c' (columns), 'r' (rows) or 'none'")
+        if isinstance(self.delay, bool) or not isinstance(self.delay, numbers.Integral) \
+                or self.delay < 1:
+            bad("delay", "an integer >= 1")
+        if self.double_sampling and (self.bits == 0 or self.rounding != "stochastic"):
+            raise ValueError(f"{type(self).__name__}: double_sampling needs bits > 0 and "
+                             f"rounding='stochastic'")
+
+    # ------------------------------------------------------------------ normalisation
+    def _fit_normalize(self, X):
+        from . import data
+        X = np.asarray(X, dtype=np.float32)
+        if self.normalize in ("c", "r"):
+            Xn, stats = data.normalize(X, to_min1_1=bool(self.to_min1_1), axis=self.normalize)
+            self.normalization_ = stats if self.normalize == "c" else None
+            return np.asarray(Xn, dtype=np.float32)
+        self.normalization_ = None
+        return X
+
+    def _transform(self, X):
+        from . import data
+        X = np.asarray(X, dtype=np.float32)
+        if self.normalize == "c":
+            Xn, _ = data.normalize(X, to_min1_1=bool(self.to_min1_1), axis="c",
+                                   stats=self.normalization_)
+            return np.asarray(Xn, dtype=np.float64)
+        if self.normalize == "r":
+            Xn, _ = data.normalize(X, to_min1_1=bool(self.to_min1_1), axis="r")
+            return np.asarray(Xn, dtype=np.float64)
+        return X.astype(np.float64)
+
+    # ------------------------------------------------------------------ training
+    def _trainer(self, Xn, labels, rng):
+        """A ZipML_SGD holding the (shuffled, normalised, quantized) training data."""
+        from .sgd import ZipML_SGD
+        n = Xn.shape[0]
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        seed = int(rng.randint(0, 2 ** 31 - 1))
+        Z = ZipML_SGD(bits=0, backend=self.backend, rounding=self.rounding, seed=seed,
+                      delay=int(self.delay), step_decay=float(self.step_decay))
+        Z.set_data(Xn[order], np.asarray(labels, dtype=np.float64)[order])
+        if self.normalize in ("c", "r"):
+            Z.a_to_min1_1 = bool(self.to_min1_1)
+        if self.bits:
+            Z.a_quantize(int(self.bits), rounding=self.rounding, seed=seed,
+                         double_sampling=bool(self.double_sampling))
+        return Z
+
+    def _train(self, Z, loss, use_binarized):
+        with warnings.catch_warnings():
+            # the REG_SHIFT mapping warning is reported once, below
+            warnings.filterwarnings("ignore", message="regularize=")
+            if loss == "svm":
+                return Z.L2SVM_SGD(int(self.epochs), float(self.step_size),
+                                   float(self.cost_pos), float(self.cost_neg),
+                                   float(self.regularization), use_binarized)
+            if loss == "logreg":
+                return Z.LOGREG_SGD(int(self.epochs), float(self.step_size),
+                                    float(self.regularization), use_binarized)
+            return Z.LINREG_SGD(int(self.epochs), float(self.step_size),
+                                float(self.regularization))
+
+    def _warn_reg(self):
+        from .sgd import regularize_to_shift
+        shift, eff, exact = regularize_to_shift(float(self.step_size),
+                                                float(self.regularization))
+        if not exact:
+            warnings.warn(f"regularization={self.regularization!r} with step_size="
+                          f"{self.step_size!r} maps to REG_SHIFT={shift}, i.e. an effective "
+                          f"regularization of {eff:.6g}", UserWarning, stacklevel=3)
+        self.reg_shift_ = shift
+
+    def _set_model(self, models):
+        """models: (k, d, epochs) float64 -> coef_, intercept_, models_."""
+        self.models_ = models
+        last = models[:, :, -1]
+        self.coef_ = last[:, 1:].copy()
+        self.intercept_ = last[:, 0].copy()
+
+    def _decision(self, X):
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._transform(X) @ self.coef_.T + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.rounding == "stochastic" and self.random_state is None
+        return tags
+
+
+class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
+    """Linear classifier trained by the ZipML SGD engine (binary or one-vs-rest).
+
+    Parameters
+    ----------
+    bits : {0, 1, 2, 4, 8}, default=0
+        Precision of the training data on the engine (0 = float32).
+    loss : {"svm", "logreg"}, default="svm"
+        Squared-hinge L2-SVM or logistic regression.
+    epochs : int, default=10
+        Passes over the training data.
+    step_size : float, default=1/64
+        Step size ``gamma_0`` of the engine.
+    regularization : float, default=0.0
+        L2 lambda; the engine realises ``step_size * lambda = 2^-r`` (a warning says when the
+        value had to be rounded, see :func:`zipml.sgd.regularize_to_shift`).
+    rounding : {"nearest", "stochastic"}, default="nearest"
+        Quantization rounding for ``bits > 0``.
+    normalize : {"c", "r", "none"}, default="c"
+        Scale features per column or per row (fitted on the training data).
+    to_min1_1 : bool, default=False
+        Normalise to [-1, 1] (signed levels) instead of [0, 1].
+    backend : {"auto", "cpu", "sim", "pynq"}, default="auto"
+    cost_pos, cost_neg : float, default=1.0
+        L2-SVM costs of the positive and negative samples.
+    delay : int, default=1
+        Minimum update delay (the engine's mini-batch knob).
+    step_decay : float, default=1.0
+        Per-epoch factor of the step size.
+    double_sampling : bool, default=False
+        Two stochastic quantizations per sample (needs ``rounding="stochastic"``).
+    shuffle : bool, default=True
+        Shuffle the training samples once before packing.
+    random_state : int, RandomState or None
+        Seeds the shuffle and stochastic rounding.
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+    coef_ : ndarray (1, n_features) for two classes, else (n_classes, n_features)
+    intercept_ : ndarray (1,) or (n_classes,)
+    models_ : ndarray (n_models, n_features + 1, epochs)
+        Model (bias first) after every epoch, per binary problem.
+    loss_curve_ : ndarray (epochs,)
+        Training objective after every epoch, averaged over the binary problems: mean over the
+        samples of the loss plus ``regularization / 2 * ||x||^2``, in float64 on the
+        normalised float data.
+    n_features_in_ : int
+    reg_shift_ : int
+        The engine's REG_SHIFT used.
+    bytes_per_epoch_ : int
+        Bytes the engine reads per epoch.
+    """
+
+    _losses = ("svm", "logreg")
+
+    def __init__(self, bits=0, loss="svm", epochs=10, step_size=1.0 / 64, regularization=0.0,
+                 rounding="nearest", normalize="c", to_min1_1=False, backend="auto",
+                 cost_pos=1.0, cost_neg=1.0, delay=1, step_decay=1.0, double_sampling=False,
+                 shuffle=True, random_state=None):
+        self.bits = bits
+        self.loss = loss
+        self.epochs = epochs
+        self.step_size = step_size
+        self.regularization = regularization
+        self.rounding = rounding
+        self.normalize = normalize
+        self.to_min1_1 = to_min1_1
+        self.backend = backend
+        self.cost_pos = cost_pos
+        self.cost_neg = cost_neg
+        self.delay = delay
+        self.step_decay = step_decay
+        self.double_sampling = double_sampling
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Train one model (two classes) or one per class (one-vs-rest)."""
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        self._check_params()
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        k = len(self.classes_)
+        if k < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least two classes; "
+                             f"got one class: {self.classes_[0]!r}")
+        self._warn_reg()
+        rng = check_random_state(self.random_state)
+        Xn = self._fit_normalize(X)
+        Z = self._trainer(Xn, y_idx.astype(np.float64), rng)
+        targets = [1] if k == 2 else list(range(k))
+        models, curves = [], []
+        for c in targets:
+            Z.b_binarize(c)
+            hist = self._train(Z, self.loss, 1)
+            models.append(hist)
+            curves.append([self._objective(Z, hist[:, e]) for e in range(hist.shape[1])])
+        self.bytes_per_epoch_ = Z.bytes_per_epoch
+        self._set_model(np.stack(models))
+        self.loss_curve_ = np.mean(np.asarray(curves), axis=0)
+        return self
+
+    def _objective(self, Z, x):
+        n = Z.num_samples
+        if self.loss == "svm":
+            v = Z.calculate_L2SVM_loss(x, self.cost_pos, self.cost_neg, 0.0, 1) / n
+        else:
+            v = Z.calculate_LOGREG_loss(x, 0.0, 1) / n
+        return v + 0.5 * float(self.regularization) * float(x @ x)
+
+    def decision_function(self, X):
+        """Signed distance: shape (n,) for two classes, (n, n_classes) otherwise."""
+        d = self._decision(X)
+        return d[:, 0] if d.shape[1] == 1 else d
+
+    def predict(self, X):
+        d = self.decision_function(X)
+        if d.ndim == 1:
+            return self.classes_[(d > 0).astype(int)]
+        return self.classes_[np.argmax(d, axis=1)]
+
+    def _has_proba(self):
+        return self.loss == "logreg"
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Class probabilities (logistic loss only): the logistic function of the decision
+        function; one-vs-rest probabilities are normalised to sum to 1."""
+        d = self.decision_function(X)
+        if d.ndim == 1:
+            p = _sigmoid(d)
+            return np.column_stack([1.0 - p, p])
+        p = _sigmoid(d)
+        s = p.sum(axis=1, keepdims=True)
+        s[s == 0] = 1.0
+        return p / s
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class ZipMLRegressor(RegressorMixin, _ZipMLBase):
+    """Linear (least-squares) regression trained by the ZipML SGD engine.
+
+    Parameters are those of :class:`ZipMLClassifier` (``loss`` is ``"linreg"``, the costs do
+    not apply), plus
+
+    normalize_y : bool, default=True
+        Scale the targets to [-1, 1] for training (affine map fitted on the training targets;
+        predictions are mapped back). The Q8.23 model holds values in [-256, 256) only.
+
+    Attributes
+    ----------
+    coef_ : ndarray (n_features,)
+    intercept_ : float
+    models_ : ndarray (1, n_features + 1, epochs)
+        In the scaled target space (see ``y_center_`` and ``y_scale_``).
+    loss_curve_ : ndarray (epochs,)
+        ``mean (a.x - y)^2 / 2 + regularization / 2 * ||x||^2`` after every epoch, in the
+        scaled target space.
+    y_center_, y_scale_ : float
+        Training targets were mapped by ``(y - y_center_) / y_scale_``.
+    """
+
+    _losses = ("linreg",)
+
+    def __init__(self, bits=0, loss="linreg", epochs=10, step_size=1.0 / 64,
+                 regularization=0.0, rounding="nearest", normalize="c", to_min1_1=False,
+                 normalize_y=True, backend="auto", delay=1, step_decay=1.0,
+                 double_sampling=False, shuffle=True, random_state=None):
+        self.bits = bits
+        self.loss = loss
+        self.epochs = epochs
+        self.step_size = step_size
+        self.regularization = regularization
+        self.rounding = rounding
+        self.normalize = normalize
+        self.to_min1_1 = to_min1_1
+        self.normalize_y = normalize_y
+        self.backend = backend
+        self.delay = delay
+        self.step_decay = step_decay
+        self.double_sampling = double_sampling
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        self._check_params()
+        y = np.asarray(y, dtype=np.float64)
+        if self.normalize_y:
+            lo, hi = float(y.min()), float(y.max())
+            self.y_center_ = 0.5 * (lo + hi)
+            self.y_scale_ = 0.5 * (hi - lo) if hi > lo else 1.0
+        else:
+            self.y_center_, self.y_scale_ = 0.0, 1.0
+        ys = (y - self.y_center_) / self.y_scale_
+        self._warn_reg()
+        rng = check_random_state(self.random_state)
+        Xn = self._fit_normalize(X)
+        Z = self._trainer(Xn, ys, rng)
+        hist = self._train(Z, "linreg", 0)
+        self.bytes_per_epoch_ = Z.bytes_per_epoch
+        lam = float(self.regularization)
+        self.loss_curve_ = np.array([
+            Z.calculate_LINREG_loss(hist[:, e], 0.0) + 0.5 * lam * float(hist[:, e] @ hist[:, e])
+            for e in range(hist.shape[1])])
+        self._set_model(hist[None])
+        self.coef_ = self.coef_[0] * self.y_scale_
+        self.intercept_ = float(self.intercept_[0] * self.y_scale_ + self.y_center_)
+        return self
+
+    def _decision(self, X):
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._transform(X) @ self.coef_ + self.intercept_
+
+    def predict(self, X):
+        return self._decision(X)
