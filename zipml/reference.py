@@ -352,6 +352,7 @@ class _Params:
         self.epochs = _register_int(cfg, "num_epochs")
         self.reg_shift = _register_int(cfg, "reg_shift")
         self.delay = _register_int(cfg, "delay")
+        self.chunk = _register_int(cfg, "chunk_samples")
         self.step_size = f32_bits(cfg.step_size)
         self.step_decay = f32_bits(cfg.step_decay)
         self.cost_pos = f32_bits(cfg.cost_pos)
@@ -393,26 +394,16 @@ class _DataError(Exception):
         self.code = code
 
 
-def _lanes(p: _Params, words: list[int]) -> list[int]:
-    """Decode the lanes ``j < d`` of one copy of a sample (``D`` words) into ``q_j``.
-
-    Raises _DataError(ERR_BAD_SAMPLE) on the first bad lane in stream order.
-    """
-    q = []
-    mask = (1 << p.lane_bits) - 1
-    for j in range(p.d):
-        word = words[j // p.V]
-        raw = (word >> (p.lane_bits * (j % p.V))) & mask
-        if p.bits == 0:
-            value, err = smp2fix(raw)
-            if err:
-                raise _DataError(_E["ERR_BAD_SAMPLE"])
-            q.append(value)
-        else:
-            if raw > p.L:
-                raise _DataError(_E["ERR_BAD_SAMPLE"])
-            q.append(2 * raw - p.L if p.signed else raw)
-    return q
+def _lane_value(p: _Params, raw: int) -> int:
+    """``q_j`` of one lane ``j < d`` from its raw bits (section 3.2); _DataError if bad."""
+    if p.bits == 0:
+        value, err = smp2fix(raw)
+        if err:
+            raise _DataError(_E["ERR_BAD_SAMPLE"])
+        return value
+    if raw > p.L:
+        raise _DataError(_E["ERR_BAD_SAMPLE"])
+    return 2 * raw - p.L if p.signed else raw
 
 
 def _label(p: _Params, word: int) -> int:
@@ -438,11 +429,32 @@ class _Sample:
         self.qa, self.qb, self.y, self.S = qa, qb, y, None
 
 
-def _parse_sample(p: _Params, words: list[int]) -> _Sample:
-    """Decode the ``W`` words of one sample in stream order (data errors in that order)."""
-    qa = _lanes(p, words[:p.D])
-    qb = _lanes(p, words[p.D:2 * p.D]) if p.double_sampling else qa
-    y = _label(p, words[-1])
+def _parse_sample(p: _Params, words: list[int], tlast: list[bool], want_last: bool) -> _Sample:
+    """Decode the ``W`` words of one sample, checking them one by one in stream order.
+
+    Data errors are found in stream order. Within one word, the content (label or sample
+    value) is checked before tlast: the lower code first, as section 7.4 orders the
+    configuration errors (ENGINE.md does not say; this is the reference's reading).
+    ``want_last`` tells whether section 7.5 expects tlast on this sample's label word.
+    """
+    mask = (1 << p.lane_bits) - 1
+    copies = [[], []]
+    y = None
+    for w, word in enumerate(words):
+        if w == p.W - 1:
+            y = _label(p, word)
+        else:
+            copy, cw = divmod(w, p.D)            # copy 0 = A, 1 = B; data word cw of it
+            for j in range(cw * p.V, min((cw + 1) * p.V, p.d)):  # lanes j >= d ignored
+                raw = (word >> (p.lane_bits * (j % p.V))) & mask
+                copies[copy].append(_lane_value(p, raw))
+        expected = want_last and w == p.W - 1
+        if tlast[w] and not expected:
+            raise _DataError(_E["ERR_TLAST_EARLY"])
+        if expected and not tlast[w]:
+            raise _DataError(_E["ERR_TLAST_MISSING"])
+    qa = copies[0]
+    qb = copies[1] if p.double_sampling else qa
     return _Sample(qa, qb, y)
 
 
@@ -501,16 +513,22 @@ class _Run:
 
     # ---------------------------------------------------------------- one epoch, two forms
     def epoch_sequential(self, samples, consts) -> None:
-        """Section 6, "equivalent sequential form"."""
+        """Section 6, "equivalent sequential form".
+
+        (ENGINE.md v1.0 as first committed applied update ``m - S_d - 1`` *before* the dot
+        product of ``m`` but drained only ``n - S_d .. n-1``, which never applied the update of
+        sample ``n - S_d - 1``; the text now applies update ``m - S_d`` *after* the dot product
+        of ``m``, which is what the hardware form does.)
+        """
         p = self.p
         done = []
-        for m, words in enumerate(samples):
-            if m - p.S_d - 1 >= 0:
-                self.apply_update(done[m - p.S_d - 1])
-            smp = self._parse(m, words)
+        for m, sample in enumerate(samples):
+            smp = self._parse(m, sample)
             acc = sum(_product(p, self.X[j], smp.qa[j]) for j in range(p.d))
             self.finish_sample(smp, acc, consts)
             done.append(smp)
+            if m - p.S_d >= 0:
+                self.apply_update(done[m - p.S_d])
         for k in range(max(0, p.n - p.S_d), p.n):
             self.apply_update(done[k])
 
@@ -520,8 +538,8 @@ class _Run:
         takes the value before the update."""
         p = self.p
         done = []
-        for m, words in enumerate(samples):
-            smp = self._parse(m, words)
+        for m, sample in enumerate(samples):
+            smp = self._parse(m, sample)
             old = done[m - p.S_d] if m - p.S_d >= 0 else None
             acc = 0
             for w in range(p.D):                           # data words of copy A
@@ -536,9 +554,12 @@ class _Run:
         for k in range(max(0, p.n - p.S_d), p.n):         # drain at the end of the epoch
             self.apply_update(done[k])
 
-    def _parse(self, m: int, words) -> _Sample:
+    def _parse(self, m: int, sample) -> _Sample:
+        words, tlast = sample
+        p = self.p
+        want_last = (p.chunk > 0 and (m + 1) % p.chunk == 0) or m == p.n - 1   # section 7.5
         try:
-            return _parse_sample(self.p, words)
+            return _parse_sample(p, words, tlast, want_last)
         except _DataError as exc:
             exc.sample = m
             raise
@@ -564,7 +585,7 @@ def _check_stream(p: _Params, stream) -> np.ndarray:
 
 def run_reference(cfg: EngineConfig, stream, *, model_init=None,
                   max_dim: int = spec.DEFAULT_MAX_DIM, fifo_words: int | None = None,
-                  schedule: str = "hardware") -> EngineResult:
+                  tlast=None, schedule: str = "hardware") -> EngineResult:
     """Run the engine of ``docs/ENGINE.md`` on a stream, slowly and exactly.
 
     Parameters
@@ -582,6 +603,9 @@ def run_reference(cfg: EngineConfig, stream, *, model_init=None,
         ``MAX_DIM`` of the engine.
     fifo_words : int, optional
         ``FIFO_WORDS`` of the engine; default ``spec.default_fifo_words(bits, max_dim)``.
+    tlast : array of bool, optional
+        ``s_axis_tlast`` of every stream word, same shape as ``stream``; default: tlast exactly
+        where section 7.5 expects it (a correct stream). Only used to test ERR_TLAST_*.
     schedule : {"hardware", "sequential"}
         Which of the two equivalent forms of section 6 to run.
 
@@ -601,6 +625,16 @@ def run_reference(cfg: EngineConfig, stream, *, model_init=None,
         return EngineResult(models=np.zeros((0, p.d), dtype=np.int32), error=code,
                             staleness=p.S_d, samples=0)
     arr = _check_stream(p, stream)
+    if tlast is None:
+        last = np.zeros(arr.shape[-1], dtype=bool)
+        for i in range(p.n):
+            if (p.chunk > 0 and (i + 1) % p.chunk == 0) or i == p.n - 1:
+                last[(i + 1) * p.W - 1] = True
+    else:
+        last = np.asarray(tlast)
+        if last.dtype != bool or last.shape != arr.shape:
+            raise ValueError(f"tlast must be a bool array of the stream's shape {arr.shape}, "
+                             f"got {last.dtype} {last.shape}")
     if p.keep_model and model_init is not None:
         init = np.asarray(model_init)
         if init.shape != (p.d,) or not np.issubdtype(init.dtype, np.integer):
@@ -622,8 +656,11 @@ def run_reference(cfg: EngineConfig, stream, *, model_init=None,
         kp = neg(fmul(gamma, p.cost_pos))
         kn = fmul(gamma, p.cost_neg)
         row = arr if arr.ndim == 1 else arr[e]
+        lrow = last if last.ndim == 1 else last[e]
         words = [int(w) for w in row]
-        samples = [words[i * p.W:(i + 1) * p.W] for i in range(p.n)]
+        flags = [bool(t) for t in lrow]
+        samples = [(words[i * p.W:(i + 1) * p.W], flags[i * p.W:(i + 1) * p.W])
+                   for i in range(p.n)]
         try:
             epoch_fn(samples, (gamma, kp, kn))
         except _DataError as exc:
