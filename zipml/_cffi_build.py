@@ -13,7 +13,7 @@ from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent.parent
 CMODEL = ROOT / "cmodel"
-SOURCES = ["zipml_fp.c"]
+SOURCES = ["zipml_fp.c", "zipml_engine.c"]
 
 CDEF = """
 uint32_t zml_fadd(uint32_t a, uint32_t b);
@@ -72,6 +72,7 @@ const char *zml_api_error_text(int code);
 
 ARRAY_SRC = r"""
 #include "zipml_fp.h"
+#include "zipml_engine.h"
 
 void zml_fadd_array(const uint32_t *a, const uint32_t *b, uint32_t *out, size_t n)
 { for (size_t i = 0; i < n; i++) out[i] = zml_fadd(a[i], b[i]); }
@@ -98,7 +99,7 @@ def _compile_args() -> list[str]:
 
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF)
+ffibuilder.cdef(CDEF + ENGINE_CDEF)
 ffibuilder.set_source(
     "zipml._zipml_c",
     ARRAY_SRC,

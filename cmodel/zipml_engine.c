@@ -1,0 +1,431 @@
+/* The ZipML SGD engine in C (docs/ENGINE.md); see zipml_engine.h.
+ *
+ * Structure of a run: for every sample, its codes (or Q0 values) are unpacked once into an
+ * int32 array q, checked, and kept in a ring of S_d + 1 slots until the sample's delayed update
+ * (section 6, sequential form) has been applied. The integer paths are exact; where double
+ * arithmetic is used (see dot_qb) every operation is exact, so neither the rounding mode nor the
+ * order of summation can change a result. The float32 stage is zipml_fp.c (integer code).
+ */
+#include "zipml_engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "zipml_fp.h"
+
+/* target_clones: an AVX2 variant of the hot loops on x86-64 (chosen at load time), the plain
+ * build everywhere else (the board's ARMv7 included). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ZML_NO_CLONES) \
+    && !defined(__SANITIZE_ADDRESS__)
+#define ZML_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define ZML_HOT
+#endif
+
+#define MAX_WORKSPACE_BYTES (UINT64_C(256) << 20) /* ring + scratch; far above any real FIFO */
+
+const char *zml_api_error_text(int code)
+{
+    switch (code) {
+    case ZML_API_OK: return "ok";
+    case ZML_API_BAD_BITS: return "bits must be 0, 1, 2, 4 or 8";
+    case ZML_API_BAD_MAX_DIM: return "max_dim must be in 1 .. MAX_DIM_LIMIT";
+    case ZML_API_NULL: return "a required pointer is NULL";
+    case ZML_API_STREAM_LENGTH: return "stream length is not num_buffers * epoch words";
+    case ZML_API_NUM_BUFFERS: return "num_buffers must be 1 or num_epochs";
+    case ZML_API_MODEL_INIT: return "model_init is shorter than num_features";
+    case ZML_API_MODELS_LENGTH: return "models is shorter than num_epochs * num_features";
+    case ZML_API_NO_MEMORY: return "working memory could not be allocated";
+    default: return "unknown API error";
+    }
+}
+
+static uint32_t mode_field(uint32_t mode, unsigned lsb, unsigned width)
+{
+    return (mode >> lsb) & ((1u << width) - 1u);
+}
+
+int zml_check_setup(const zml_config *cfg)
+{
+    if (!cfg)
+        return ZML_API_NULL;
+    switch (cfg->bits) {
+    case 0: case 1: case 2: case 4: case 8: break;
+    default: return ZML_API_BAD_BITS;
+    }
+    if (cfg->max_dim < 1 || cfg->max_dim > ZML_MAX_DIM_LIMIT)
+        return ZML_API_BAD_MAX_DIM;
+    return ZML_API_OK;
+}
+
+static uint32_t values_per_word(uint32_t bits)
+{
+    return bits == 0 ? 2u : (uint32_t)ZML_IN_WIDTH / bits;
+}
+
+/* D, W and S_d of sections 3.1 and 6 (64-bit: DELAY may be up to 2^32 - 1). */
+static uint64_t data_words(const zml_config *cfg)
+{
+    uint64_t v = values_per_word(cfg->bits);
+    return ((uint64_t)cfg->num_features + v - 1) / v;
+}
+
+static int double_sampling(const zml_config *cfg)
+{
+    return (int)mode_field(cfg->mode, ZML_MODE_DOUBLE_SAMPLING_LSB,
+                           ZML_MODE_DOUBLE_SAMPLING_WIDTH);
+}
+
+static uint64_t words_per_sample(const zml_config *cfg)
+{
+    return data_words(cfg) * (double_sampling(cfg) ? 2u : 1u) + 1u;
+}
+
+static uint64_t staleness64(const zml_config *cfg)
+{
+    uint64_t w = words_per_sample(cfg);
+    uint64_t s = 1 + (ZML_LATENCY_BUDGET + w - 1) / w;
+    return cfg->delay > s ? cfg->delay : s;
+}
+
+uint64_t zml_epoch_words(const zml_config *cfg)
+{
+    if (!cfg || cfg->num_features == 0)
+        return 0;
+    return (uint64_t)cfg->num_samples * words_per_sample(cfg);
+}
+
+uint32_t zml_config_error(const zml_config *cfg, uint32_t *staleness)
+{
+    uint32_t loss = mode_field(cfg->mode, ZML_MODE_LOSS_LSB, ZML_MODE_LOSS_WIDTH);
+    uint32_t code = ZML_ERR_NONE;
+    if ((loss != ZML_LOSS_SVM && loss != ZML_LOSS_LINREG && loss != ZML_LOSS_LOGREG)
+        || (double_sampling(cfg) && cfg->bits == 0))
+        code = ZML_ERR_BAD_MODE;
+    else if (cfg->num_samples == 0)
+        code = ZML_ERR_ZERO_SAMPLES;
+    else if (cfg->num_features == 0 || cfg->num_features > cfg->max_dim)
+        code = ZML_ERR_BAD_DIM;
+    else if (cfg->num_epochs == 0)
+        code = ZML_ERR_ZERO_EPOCHS;
+    else if (zml_fisnonfinite(cfg->step_size) || zml_fisnonfinite(cfg->step_decay)
+             || zml_fisnonfinite(cfg->cost_pos) || zml_fisnonfinite(cfg->cost_neg)
+             || zml_fisnonfinite(cfg->binarize_value))
+        code = ZML_ERR_BAD_FLOAT_PARAM;
+    else if (cfg->delay == 0
+             || (staleness64(cfg) + 1) * data_words(cfg) + ZML_FIFO_SLACK > cfg->fifo_words)
+        code = ZML_ERR_BAD_DELAY;
+    else if (cfg->reg_shift > 31)
+        code = ZML_ERR_BAD_REG_SHIFT;
+    if (staleness) /* max(DELAY, 1 + ceil(128 / W)) < 2^32 for any register values */
+        *staleness = (uint32_t)staleness64(cfg);
+    return code;
+}
+
+/* ------------------------------------------------------------------------------ unpacking */
+
+/* Qb: codes of lanes 0 .. d-1 of one copy -> q (section 3.2). Returns nonzero if a code exceeds
+ * L = 2^(b-1). Padding lanes (j >= d) are not read. */
+#define DEFINE_UNPACK(B)                                                                       \
+    ZML_HOT static uint32_t unpack_q##B(const uint64_t *restrict w, uint32_t d, int sgn,       \
+                                        int32_t *restrict q)                                   \
+    {                                                                                          \
+        enum { V = 64 / (B) };                                                                 \
+        const uint32_t L = 1u << ((B) - 1), M = (1u << (B)) - 1u;                              \
+        const int32_t off = sgn ? -(int32_t)L : 0;                                             \
+        const unsigned sh = sgn ? 1u : 0u;                                                     \
+        uint32_t bad = 0, full = d / V, j0, l;                                                 \
+        for (uint32_t i = 0; i < full; i++) {                                                  \
+            uint64_t x = w[i];                                                                 \
+            int32_t *restrict qi = q + (size_t)i * V;                                          \
+            for (l = 0; l < V; l++) {                                                          \
+                uint32_t k = (uint32_t)(x >> ((B) * l)) & M;                                   \
+                bad |= k > L;                                                                  \
+                qi[l] = (int32_t)(k << sh) + off;                                              \
+            }                                                                                  \
+        }                                                                                      \
+        j0 = full * V;                                                                         \
+        if (j0 < d) {                                                                          \
+            uint64_t x = w[full];                                                              \
+            for (l = 0; j0 + l < d; l++) {                                                     \
+                uint32_t k = (uint32_t)(x >> ((B) * l)) & M;                                   \
+                bad |= k > L;                                                                  \
+                q[j0 + l] = (int32_t)(k << sh) + off;                                          \
+            }                                                                                  \
+        }                                                                                      \
+        return bad;                                                                            \
+    }
+
+DEFINE_UNPACK(1)
+DEFINE_UNPACK(2)
+DEFINE_UNPACK(4)
+DEFINE_UNPACK(8)
+
+/* smp2fix (ENGINE.md 2.3) in a branch-free form the compiler can vectorise; *bad collects data
+ * errors. Equal to zml_smp2fix (checked by the C unit tests on every exponent). */
+static inline int32_t smp2fix_fast(uint32_t v, uint32_t *bad)
+{
+    uint32_t ex = (v >> 23) & 0xFFu;
+    uint32_t man = (v & 0x007FFFFFu) | 0x00800000u;
+    /* v * 2^23 = man * 2^(ex - 127). ex <= 126: right shift by 127 - ex (capped at 26, which
+     * gives 0 for everything smaller, subnormals and zeros included), round to nearest even.
+     * 127 <= ex <= 134: exact left shift by ex - 127 <= 7. ex = 135: only -256.0 fits. */
+    uint32_t rs = ex >= 127u ? 0u : (127u - ex > 26u ? 26u : 127u - ex);
+    uint32_t ls = ex >= 127u && ex <= 134u ? ex - 127u : 0u;
+    uint32_t half = rs ? (1u << rs) >> 1 : 0u;
+    uint32_t down = rs ? (man + half - 1u + ((man >> rs) & 1u)) >> rs : man;
+    uint32_t mag = ex == 135u ? 0x80000000u : down << ls;
+    *bad |= (ex > 135u) | (ex == 135u && v != 0xC3800000u);
+    return (int32_t)((v & 0x80000000u) ? 0u - mag : mag);
+}
+
+ZML_HOT static uint32_t unpack_q0(const uint64_t *restrict w, uint32_t d, int32_t *restrict q)
+{
+    /* lane 2i = bits 31..0 of word i, lane 2i+1 = bits 63..32 (host byte order does not
+     * matter: the words are 64-bit integers) */
+    uint32_t bad = 0, full = d / 2;
+    for (uint32_t i = 0; i < full; i++) {
+        uint64_t x = w[i];
+        q[2 * (size_t)i] = smp2fix_fast((uint32_t)x, &bad);
+        q[2 * (size_t)i + 1] = smp2fix_fast((uint32_t)(x >> 32), &bad);
+    }
+    if (d & 1u)
+        q[d - 1] = smp2fix_fast((uint32_t)w[full], &bad);
+    return bad;
+}
+
+/* Copy the lane values of one data copy; nonzero on ERR_BAD_SAMPLE. */
+static uint32_t unpack(uint32_t bits, const uint64_t *w, uint32_t d, int sgn, int32_t *q)
+{
+    switch (bits) {
+    case 1: return unpack_q1(w, d, sgn, q);
+    case 2: return unpack_q2(w, d, sgn, q);
+    case 4: return unpack_q4(w, d, sgn, q);
+    case 8: return unpack_q8(w, d, sgn, q);
+    default: return unpack_q0(w, d, q);
+    }
+}
+
+/* ------------------------------------------------------------------------------ dot product */
+
+/* Qb: sum of X_j * q_j (section 5.2). |X_j q_j| <= 2^31 * 2^7 = 2^38 and d <= 8192, so every
+ * product and partial sum is an integer below 2^51 in magnitude: exact in int64. */
+ZML_HOT static int64_t dot_qb(const int32_t *restrict X, const int32_t *restrict q, uint32_t d)
+{
+    int64_t acc = 0;
+    for (uint32_t j = 0; j < d; j++)
+        acc += (int64_t)X[j] * q[j];
+    return acc;
+}
+
+/* Q0: sum of (X_j q_j + 2^22) >>> 23. With |X_j q_j| <= 2^62, adding 2^62 + 2^22 makes the
+ * operand non-negative, so a logical shift gives floor((X_j q_j + 2^22) / 2^23) + 2^39. */
+ZML_HOT static int64_t dot_q0(const int32_t *restrict X, const int32_t *restrict q, uint32_t d)
+{
+    const uint64_t off = (UINT64_C(1) << 62) + (UINT64_C(1) << 22);
+    uint64_t acc = 0;
+    for (uint32_t j = 0; j < d; j++)
+        acc += ((uint64_t)((int64_t)X[j] * q[j]) + off) >> 23;
+    return (int64_t)(acc - ((uint64_t)d << 39));
+}
+
+/* ------------------------------------------------------------------------------ update */
+
+/* X_j <- sat32(X_j - (X_j >>> r) - ((S q_j + 2^(QF-1)) >>> QF)) (section 5.4); returns nonzero
+ * if some lane saturated. Arithmetic right shifts of negative int64 are written as floor
+ * divisions by powers of two through an offset (exact, no implementation-defined shifts). */
+ZML_HOT static uint32_t update(int32_t *restrict X, const int32_t *restrict q, uint32_t d,
+                               int32_t S, unsigned qf, unsigned r)
+{
+    /* (S q + 2^(QF-1)) >>> QF = ((S q + 2^(QF-1) + 2^62) >> QF) - 2^(62-QF), |S q| <= 2^62 */
+    const uint64_t half = qf ? (UINT64_C(1) << (qf - 1)) : 0;
+    const uint64_t off = (UINT64_C(1) << 62) + half;
+    const int64_t offq = (int64_t)(UINT64_C(1) << (62 - qf));
+    /* X >>> r = ((X + 2^31) >> r) - 2^(31-r) for 1 <= r <= 31; r = 0 means no regularisation */
+    const unsigned rr = r ? r : 63;
+    const int64_t offr = r ? (int64_t)(UINT64_C(1) << (31 - r)) : 0;
+    uint32_t sat = 0;
+    for (uint32_t j = 0; j < d; j++) {
+        int64_t x = X[j];
+        int64_t delta = (int64_t)(((uint64_t)((int64_t)S * q[j]) + off) >> qf) - offq;
+        int64_t reg = (int64_t)(((uint64_t)(x + (INT64_C(1) << 31))) >> rr) - offr;
+        int64_t v = x - reg - delta;
+        int64_t c = v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v);
+        sat |= (uint32_t)(c != v);
+        X[j] = (int32_t)c;
+    }
+    return sat;
+}
+
+/* ------------------------------------------------------------------------------ scalar */
+
+typedef struct {
+    uint32_t loss, binarize, binval;
+    uint32_t gamma, kp, kn; /* per-epoch constants (5.1) */
+} scalar_ctx;
+
+/* Section 4: the label y' (binary32) or ERR_BAD_LABEL. */
+static uint32_t label(const scalar_ctx *c, uint32_t word, uint32_t *y)
+{
+    uint32_t v = zml_fflush(word);
+    if (zml_fisnonfinite(v))
+        return ZML_ERR_BAD_LABEL;
+    if (c->binarize) {
+        *y = zml_feq(v, c->binval) ? ZML_F32_ONE : ZML_F32_MONE;
+        return ZML_ERR_NONE;
+    }
+    if (c->loss != ZML_LOSS_LINREG && v != ZML_F32_ONE && v != ZML_F32_MONE)
+        return ZML_ERR_BAD_LABEL;
+    *y = v;
+    return ZML_ERR_NONE;
+}
+
+/* Section 5.3: the float step s for dot product z and label y'. */
+static uint32_t scalar_step(const scalar_ctx *c, uint32_t z, uint32_t y)
+{
+    int pos = y == ZML_F32_ONE;
+    switch (c->loss) {
+    case ZML_LOSS_SVM: {
+        uint32_t t = pos ? z : zml_fneg(z);
+        uint32_t m = zml_fsub(ZML_F32_ONE, t);
+        return zml_fgtz(m) ? zml_fmul(pos ? c->kp : c->kn, m) : 0u;
+    }
+    case ZML_LOSS_LINREG:
+        return zml_fmul(c->gamma, zml_fsub(z, y));
+    default: /* ZML_LOSS_LOGREG */
+        return zml_fmul(c->gamma, zml_fsub(zml_plan(z), pos ? ZML_F32_ONE : 0u));
+    }
+}
+
+/* ------------------------------------------------------------------------------ run */
+
+int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
+            uint32_t num_buffers, const int32_t *model_init, size_t model_init_len,
+            int32_t *models, size_t models_len, zml_status *status)
+{
+    int rc = zml_check_setup(cfg);
+    if (rc != ZML_API_OK)
+        return rc;
+    if (!status)
+        return ZML_API_NULL;
+    memset(status, 0, sizeof *status);
+
+    uint32_t sd32;
+    uint32_t code = zml_config_error(cfg, &sd32);
+    status->staleness = sd32;
+    if (code != ZML_ERR_NONE) {
+        status->error = code; /* DONE at once, no stream word taken, nothing emitted */
+        return ZML_API_OK;
+    }
+
+    const uint32_t n = cfg->num_samples, d = cfg->num_features, E = cfg->num_epochs;
+    const uint32_t bits = cfg->bits;
+    const int ds = double_sampling(cfg);
+    const int sgn = (int)mode_field(cfg->mode, ZML_MODE_SIGNED_LSB, ZML_MODE_SIGNED_WIDTH);
+    const int keep = (int)mode_field(cfg->mode, ZML_MODE_KEEP_MODEL_LSB,
+                                     ZML_MODE_KEEP_MODEL_WIDTH);
+    const uint64_t D = data_words(cfg), W = words_per_sample(cfg);
+    const uint64_t epoch_words = (uint64_t)n * W;
+
+    if (!stream || !models)
+        return ZML_API_NULL;
+    if (num_buffers != 1 && num_buffers != E)
+        return ZML_API_NUM_BUFFERS;
+    if ((uint64_t)stream_words % num_buffers != 0
+        || (uint64_t)stream_words / num_buffers != epoch_words)
+        return ZML_API_STREAM_LENGTH;
+    if ((uint64_t)models_len < (uint64_t)E * d)
+        return ZML_API_MODELS_LENGTH;
+    if (keep && model_init && (uint64_t)model_init_len < d)
+        return ZML_API_MODEL_INIT;
+
+    /* Ring of pending samples: sample m lives in slot m % slots until its update. */
+    const uint64_t sd = sd32;
+    const uint32_t slots = (uint32_t)(sd + 1 < n ? sd + 1 : n);
+    const size_t dpad = ((size_t)d + 15u) & ~(size_t)15u;
+    const uint64_t bytes = ((uint64_t)slots + 2) * dpad * sizeof(int32_t)
+                           + (uint64_t)slots * sizeof(int32_t);
+    if (bytes > MAX_WORKSPACE_BYTES)
+        return ZML_API_NO_MEMORY;
+    int32_t *X = calloc(dpad, sizeof(int32_t));
+    int32_t *qa = calloc(dpad, sizeof(int32_t));
+    int32_t *ring = calloc((size_t)slots * dpad, sizeof(int32_t));
+    int32_t *ringS = calloc(slots, sizeof(int32_t));
+    if (!X || !qa || !ring || !ringS) {
+        free(X);
+        free(qa);
+        free(ring);
+        free(ringS);
+        return ZML_API_NO_MEMORY;
+    }
+    if (keep && model_init)
+        memcpy(X, model_init, (size_t)d * sizeof(int32_t));
+
+    const unsigned qf = bits == 0 ? ZML_MODEL_FRAC_BITS : bits - 1u;
+    const unsigned r = cfg->reg_shift;
+    scalar_ctx c;
+    c.loss = mode_field(cfg->mode, ZML_MODE_LOSS_LSB, ZML_MODE_LOSS_WIDTH);
+    c.binarize = mode_field(cfg->mode, ZML_MODE_BINARIZE_LSB, ZML_MODE_BINARIZE_WIDTH);
+    c.binval = cfg->binarize_value;
+    c.gamma = cfg->step_size;
+    uint32_t sat = 0, samples = 0, err = ZML_ERR_NONE, info = 0;
+
+    for (uint32_t e = 0; e < E && err == ZML_ERR_NONE; e++) {
+        if (e > 0)
+            c.gamma = zml_fmul(c.gamma, cfg->step_decay);
+        c.kp = zml_fneg(zml_fmul(c.gamma, cfg->cost_pos));
+        c.kn = zml_fmul(c.gamma, cfg->cost_neg);
+        const uint64_t *buf = stream + (num_buffers == 1 ? 0 : (size_t)e * epoch_words);
+
+        for (uint32_t m = 0; m < n; m++) {
+            if ((uint64_t)m >= sd + 1) { /* update of sample m - S_d - 1 */
+                uint32_t k = (uint32_t)(m - sd - 1), slot = k % slots;
+                if (ringS[slot] != 0 || r != 0)
+                    sat |= update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);
+            }
+            const uint64_t *w = buf + (size_t)m * W;
+            uint32_t slot = m % slots;
+            int32_t *qb = ring + (size_t)slot * dpad; /* the values the update will use */
+            int32_t *qdot = ds ? qa : qb;
+            uint32_t y, bad = unpack(bits, w, d, sgn, qdot);
+            if (ds)
+                bad |= unpack(bits, w + D, d, sgn, qb);
+            if (bad) {
+                err = ZML_ERR_BAD_SAMPLE;
+                info = m;
+                break;
+            }
+            uint32_t lerr = label(&c, (uint32_t)w[W - 1], &y); /* bits 31..0 of the label word */
+            if (lerr) {
+                err = lerr;
+                info = m;
+                break;
+            }
+            int64_t acc = bits == 0 ? dot_q0(X, qdot, d) : dot_qb(X, qdot, d);
+            uint32_t z = zml_fix2flt(acc, bits == 0 ? ZML_MODEL_FRAC_BITS : ZML_MODEL_FRAC_BITS + qf);
+            int s_sat = 0;
+            ringS[slot] = zml_flt2fix(scalar_step(&c, z, y), &s_sat);
+            sat |= (uint32_t)s_sat;
+            samples++;
+        }
+        if (err != ZML_ERR_NONE)
+            break; /* the model is undefined now; no frame of this epoch is recorded */
+        for (uint64_t k = n > sd ? n - sd : 0; k < n; k++) { /* remaining updates, in order */
+            uint32_t slot = (uint32_t)(k % slots);
+            if (ringS[slot] != 0 || r != 0)
+                sat |= update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);
+        }
+        memcpy(models + (size_t)e * d, X, (size_t)d * sizeof(int32_t));
+        status->epoch_count = e + 1;
+    }
+
+    status->error = err;
+    status->error_info = info;
+    status->sat = sat != 0;
+    status->sample_count = samples;
+    free(X);
+    free(qa);
+    free(ring);
+    free(ringS);
+    return ZML_API_OK;
+}
