@@ -332,6 +332,8 @@ class ZipML_SGD:
             raise ValueError("redraw and double_sampling need rounding='stochastic'")
         if double_sampling and quantization_bits == 0:
             raise ValueError("double_sampling needs quantized data (bits 1, 2, 4 or 8)")
+        state = (self.quantization_bits, self.rounding, self.seed, self.redraw,
+                 self.double_sampling)
         self.quantization_bits = int(quantization_bits)
         self.rounding = rounding
         if seed is not None:
@@ -340,7 +342,13 @@ class ZipML_SGD:
         self.double_sampling = bool(double_sampling)
         self._invalidate_codes()
         if self.a is not None:
-            self._ensure_codes()
+            try:
+                self._ensure_codes()
+            except Exception:       # bad data: leave the object as it was
+                (self.quantization_bits, self.rounding, self.seed, self.redraw,
+                 self.double_sampling) = state
+                self._invalidate_codes()
+                raise
 
     # ------------------------------------------------------------------ quantization / packing
     def _signed(self) -> bool:
@@ -361,7 +369,7 @@ class ZipML_SGD:
             what = f"outside [{lo:g}, 1] (the range of {self.quantization_bits}-bit levels)"
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise ValueError(f"data value {a[i, j]!r} at sample {i}, feature column {j} is "
+            raise ValueError(f"data value {float(a[i, j])!r} at sample {i}, feature column {j} is "
                              f"{what}: call a_normalize(to_min1_1, 'r'|'c') first")
 
     def _quantize_once(self, seed):
