@@ -6,6 +6,8 @@ show the derivation) where flush-to-zero makes them differ.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -189,9 +191,9 @@ def test_fix2flt_vs_numpy():
 
 def q823_expected(bits):
     """Independent flt2fix model in float64: rint(v * 2^23) (RNE), NaN -> 0, subnormal -> 0."""
-    f = bits.view(np.float32).astype(np.float64)
-    f = np.where(is_sub(bits), 0.0, f)
     with np.errstate(invalid="ignore"):
+        f = bits.view(np.float32).astype(np.float64)
+        f = np.where(is_sub(bits), 0.0, f)
         r = np.rint(f * 2.0**23)
     nan = np.isnan(r)
     r = np.where(nan, 0.0, r)
@@ -258,3 +260,373 @@ def test_plan():
                             0x80000001, QNAN], U32))
     assert list(got) == [fb(0.5), fb(0.5), fb(1.0), 0, fb(0.75), fb(0.25),
                          fb(2.375 * 0.03125 + 0.84375), fb(0.5), QNAN]
+
+
+# ============================================================================= engine runs
+from zipml import spec  # noqa: E402
+from zipml.config import EngineConfig, EngineError  # noqa: E402
+
+ERR = spec.ERR
+
+
+def pack(bits, vals, labels, vals_b=None):
+    """Stream of ENGINE.md section 3 built directly with numpy (independent of zipml.pack).
+
+    vals: (n, d) float32 values (Q0) or integer codes (Qb); labels: (n,) floats or uint32 bits.
+    """
+    vals = np.asarray(vals)
+    n, d = vals.shape
+    V = 2 if bits == 0 else 64 // bits
+    D = -(-d // V)
+
+    def words(v):
+        if bits == 0:
+            u = np.zeros((n, 2 * D), np.uint64)
+            u[:, :d] = np.asarray(v, np.float32).view(np.uint32)
+            return u[:, 0::2] | (u[:, 1::2] << np.uint64(32))
+        c = np.zeros((n, D * V), np.uint64)
+        c[:, :d] = v
+        c = c.reshape(n, D, V) << (np.arange(V, dtype=np.uint64) * np.uint64(bits))
+        return np.bitwise_or.reduce(c, axis=2)
+
+    labels = np.asarray(labels)
+    lab = labels if labels.dtype == np.uint32 else labels.astype(np.float32).view(np.uint32)
+    parts = [words(vals)] + ([words(vals_b)] if vals_b is not None else [])
+    return np.concatenate(parts + [lab.astype(np.uint64)[:, None]], axis=1).ravel()
+
+
+def random_problem(rng, bits, n, d, loss="svm", ds=False, signed=False):
+    if bits == 0:
+        vals = rng.uniform(-1 if signed else 0, 1, (n, d)).astype(np.float32)
+        vals[:, 0] = 1.0
+        vb = None
+    else:
+        L = 1 << (bits - 1)
+        vals = rng.integers(0, L + 1, (n, d))
+        vals[:, 0] = L
+        vb = rng.integers(0, L + 1, (n, d)) if ds else None
+        if ds:
+            vb[:, 0] = L
+    labels = (rng.normal(0, 1, n) if loss == "linreg"
+              else rng.choice([-1.0, 1.0], n))
+    return vals, vb, labels
+
+
+def test_hand_computed_linreg_one_sample():
+    # d = 1 (bias), Q8 code L = 128 -> q = 128 (value 1.0); label 1.0; gamma = 0.5, model 0:
+    # z = 0, s = 0.5 * (0 - 1) = -0.5, S = -2^22, delta = (S*128 + 2^6) >>> 7 = -2^22,
+    # X = 0 - 0 - (-2^22) = 2^22 (0.5).
+    cfg = EngineConfig(bits=8, num_samples=1, num_features=1, loss="linreg", step_size=0.5)
+    res = ce.run_engine(cfg, pack(8, [[128]], [1.0])).raise_for_error()
+    assert res.models.tolist() == [[2**22]]
+    assert res.staleness == cfg.staleness == max(1, 1 + -(-128 // 2))
+    assert res.samples == 1 and not res.sat
+    # second epoch (step decay 0.5 -> gamma 0.25): z = 0.5, s = 0.25 * (0.5 - 1) = -0.125,
+    # S = -2^20, X = 2^22 + 2^20
+    cfg2 = cfg.with_(num_epochs=2, step_decay=0.5)
+    res = ce.run_engine(cfg2, pack(8, [[128]], [1.0]))
+    assert res.models.tolist() == [[2**22], [2**22 + 2**20]]
+    # Q0 with sample value 0.5: z = 0, s = -0.5, S = -2^22, delta = (S * 2^22 + 2^22) >>> 23
+    # = -2^21 (exact) -> X = 2^21
+    cfg0 = cfg.with_(bits=0)
+    res = ce.run_engine(cfg0, pack(0, np.float32([[0.5]]), [1.0]))
+    assert res.models.tolist() == [[2**21]]
+
+
+def test_hand_computed_regularisation_and_svm_margin():
+    # svm, label +1, model starts at 2^24 (2.0) via keep_model, q = 1 (Q1 unsigned code 1):
+    # z = 2.0 -> m = 1 - 2 < 0 -> s = 0 -> only regularisation: X - (X >>> 3) = 2^24 - 2^21.
+    cfg = EngineConfig(bits=1, num_samples=1, num_features=1, loss="svm", reg_shift=3,
+                       keep_model=True)
+    res = ce.run_engine(cfg, pack(1, [[1]], [1.0]), model_init=np.int32([2**24]))
+    assert res.models.tolist() == [[2**24 - 2**21]]
+    # negative model: -5 >>> 1 = -3 (floor) -> -5 - (-3) = -2
+    cfg = cfg.with_(reg_shift=1, loss="linreg", step_size=0.0)
+    res = ce.run_engine(cfg, pack(1, [[1]], [0.0]), model_init=np.int32([-5]))
+    assert res.models.tolist() == [[-2]]
+    # without keep_model the init is ignored
+    res = ce.run_engine(cfg.with_(keep_model=False), pack(1, [[1]], [0.0]),
+                        model_init=np.int32([-5]))
+    assert res.models.tolist() == [[0]]
+
+
+def test_sat_flag():
+    # huge step: s = 1e6 * (0 - 1) -> flt2fix saturates -> SAT
+    cfg = EngineConfig(bits=8, num_samples=2, num_features=3, loss="linreg", step_size=1e6)
+    res = ce.run_engine(cfg, pack(8, [[128, 0, 5], [128, 3, 0]], [1.0, 1.0]))
+    assert res.error == 0 and res.sat
+    res = ce.run_engine(cfg.with_(step_size=1e-3), pack(8, [[128, 0, 5], [128, 3, 0]],
+                                                        [1.0, 1.0]))
+    assert not res.sat
+
+
+@pytest.mark.parametrize("bits", [0, 1, 2, 4, 8])
+def test_buffer_forms_and_padding_ignored(bits):
+    rng = np.random.default_rng(bits)
+    n, d, E = 7, 13, 3
+    vals, vb, labels = random_problem(rng, bits, n, d, ds=bits > 0)
+    cfg = EngineConfig(bits=bits, num_samples=n, num_features=d, num_epochs=E,
+                       double_sampling=bits > 0, step_size=0.25)
+    s1 = pack(bits, vals, labels, vb)
+    r1 = ce.run_engine(cfg, s1).raise_for_error()
+    assert r1.models.shape == (E, d) and r1.samples == n * E
+    assert np.any(r1.models != 0)
+    r2 = ce.run_engine(cfg, np.ascontiguousarray(np.tile(s1, (E, 1)))).raise_for_error()
+    assert np.array_equal(r1.models, r2.models)
+    # garbage in the padding lanes (j >= d) and in label bits 63..32 changes nothing
+    s3 = s1.reshape(n, -1).copy()
+    V = spec.values_per_word(bits)
+    D = spec.data_words(bits, d)
+    if D * V > d:
+        used = (d - (D - 1) * V) * (32 if bits == 0 else bits)
+        s3[:, D - 1] |= np.uint64(((1 << 64) - 1) ^ ((1 << used) - 1))
+        if vb is not None:
+            s3[:, 2 * D - 1] |= np.uint64(((1 << 64) - 1) ^ ((1 << used) - 1))
+    s3[:, -1] |= np.uint64(0xDEADBEEF << 32)
+    r3 = ce.run_engine(cfg, s3.ravel()).raise_for_error()
+    assert np.array_equal(r1.models, r3.models)
+    # a different buffer in the last epoch changes only the last model
+    s4 = np.tile(s1, (E, 1))
+    other = random_problem(np.random.default_rng(99), bits, n, d, ds=bits > 0)
+    s4[E - 1] = pack(bits, other[0], labels, other[1])
+    r4 = ce.run_engine(cfg, s4).raise_for_error()
+    assert np.array_equal(r1.models[:E - 1], r4.models[:E - 1])
+    assert not np.array_equal(r1.models[E - 1], r4.models[E - 1])
+
+
+def test_delay_changes_schedule():
+    rng = np.random.default_rng(3)
+    n, d = 200, 9          # W = 2 -> S_d = 65 for DELAY <= 65
+    vals, _, labels = random_problem(rng, 4, n, d)
+    cfg = EngineConfig(bits=4, num_samples=n, num_features=d, step_size=0.01)
+    st = pack(4, vals, labels)
+    a = ce.run_engine(cfg, st)
+    assert not a.sat
+    b = ce.run_engine(cfg.with_(delay=a.staleness), st)    # same S_d -> same model
+    c = ce.run_engine(cfg.with_(delay=a.staleness + 3), st)
+    assert np.array_equal(a.models, b.models)
+    assert not np.array_equal(a.models, c.models)
+    assert c.staleness == a.staleness + 3
+    # S_d >= n: every update at the end of the epoch, all from the zero model: the result is
+    # the sum of the updates computed independently of each other.
+    e = ce.run_engine(cfg.with_(delay=n), st)
+    assert e.staleness == n and e.error == 0
+
+
+# ----------------------------------------------------------------------------- data errors
+@pytest.mark.parametrize("bits", [0, 1, 2, 4, 8])
+def test_data_errors_report_sample_and_keep_completed_epochs(bits):
+    rng = np.random.default_rng(10 + bits)
+    n, d, E = 9, 11, 3
+    vals, _, labels = random_problem(rng, bits, n, d)
+    cfg = EngineConfig(bits=bits, num_samples=n, num_features=d, num_epochs=E, step_size=0.1)
+    clean = pack(bits, vals, labels)
+    good = ce.run_engine(cfg, clean).raise_for_error()
+    W = cfg.words_per_sample
+
+    def run_bad(epoch, sample, mutate):
+        st = np.tile(clean, (E, 1))
+        row = st[epoch].reshape(n, W)
+        mutate(row[sample])
+        return ce.run_engine(cfg, st)
+
+    def set_label(word_bits):
+        def m(w):
+            w[W - 1] = np.uint64(word_bits)
+        return m
+
+    for lab in (0x7FC00000, 0x7F800000, 0xFF800000, 0x7F800001, int(np.float32(0.5).view(U32)),
+                0, int(np.float32(2.0).view(U32))):
+        r = run_bad(1, 4, set_label(lab))
+        assert (r.error, r.error_info, r.epochs_done, r.samples) == (ERR["ERR_BAD_LABEL"], 4,
+                                                                      1, n + 4), hex(lab)
+        assert np.array_equal(r.models, good.models[:1])
+        with pytest.raises(EngineError, match="ERR_BAD_LABEL.*sample 4 of epoch 1"):
+            r.raise_for_error()
+
+    if bits == 0:
+        bad_vals = [0x7FC00000, 0x7F800000, 0xFF800000, int(np.float32(256.0).view(U32)),
+                    int(np.float32(-300.0).view(U32))]
+    elif bits == 1:
+        bad_vals = []           # every 1-bit code is valid
+    else:
+        bad_vals = [(1 << (bits - 1)) + 1, (1 << bits) - 1]
+    lane = d - 1
+    V = spec.values_per_word(bits)
+    width = 32 if bits == 0 else bits
+    for bv in bad_vals:
+        def mutate(w, bv=bv):
+            word, pos = divmod(lane, V)
+            w[word] = (w[word] & ~np.uint64(((1 << width) - 1) << (width * pos))) \
+                | np.uint64(bv << (width * pos))
+            w[W - 1] = np.uint64(0x7FC00000)        # a bad label too: the sample error wins
+        r = run_bad(2, 0, mutate)
+        assert (r.error, r.error_info, r.epochs_done, r.samples) == (ERR["ERR_BAD_SAMPLE"], 0,
+                                                                      2, 2 * n), hex(bv)
+        assert np.array_equal(r.models, good.models[:2])
+    if bits == 0:
+        # -256.0 is the one value of exponent 2^8 in range; subnormals are zero: no error
+        for ok in (int(np.float32(-256.0).view(U32)), 0x00000001, 0x80400000):
+            r = run_bad(0, 3, lambda w, ok=ok: w.__setitem__(0, (w[0] & np.uint64(~0xFFFFFFFF
+                        & 0xFFFFFFFFFFFFFFFF)) | np.uint64(ok)))
+            assert r.error == 0, hex(ok)
+
+
+def test_double_sampling_copy_b_checked_and_used():
+    rng = np.random.default_rng(4)
+    n, d = 6, 20
+    vals, vb, labels = random_problem(rng, 4, n, d, ds=True)
+    cfg = EngineConfig(bits=4, num_samples=n, num_features=d, double_sampling=True,
+                       loss="linreg", step_size=0.25)
+    res = ce.run_engine(cfg, pack(4, vals, labels, vb)).raise_for_error()
+    same = ce.run_engine(cfg, pack(4, vals, labels, vals)).raise_for_error()
+    plain = ce.run_engine(cfg.with_(double_sampling=False), pack(4, vals, labels))
+    assert np.array_equal(same.models, plain.models)      # copy B = copy A: plain SGD
+    assert not np.array_equal(res.models, plain.models)
+    vb2 = vb.copy()
+    vb2[3, 5] = 9                                          # > L = 8 in copy B
+    r = ce.run_engine(cfg, pack(4, vals, labels, vb2))
+    assert (r.error, r.error_info) == (ERR["ERR_BAD_SAMPLE"], 3)
+
+
+def test_labels_binarize_and_linreg():
+    rng = np.random.default_rng(8)
+    n, d = 12, 5
+    vals, _, _ = random_problem(rng, 8, n, d)
+    raw = rng.choice([0.0, 3.0, 7.5], n).astype(np.float32)
+    raw[0] = -0.0   # equal to binarize value 0.0 after flushing
+    raw[1] = np.float32(1e-40)  # subnormal -> 0 -> equal to 0.0
+    cfg = EngineConfig(bits=8, num_samples=n, num_features=d, binarize=True,
+                       binarize_value=0.0, step_size=0.25)
+    r = ce.run_engine(cfg, pack(8, vals, raw)).raise_for_error()
+    y = np.where((raw == 0.0) | (np.abs(raw) < 2.0**-126), 1.0, -1.0)   # flushed compare
+    assert y[1] == 1.0 and raw[1] != 0.0
+    r2 = ce.run_engine(cfg.with_(binarize=False), pack(8, vals, y)).raise_for_error()
+    assert np.array_equal(r.models, r2.models)
+    # svm / logreg without binarize refuse a label of 3.0; linreg takes it
+    for loss, code in (("svm", ERR["ERR_BAD_LABEL"]), ("logreg", ERR["ERR_BAD_LABEL"]),
+                       ("linreg", 0)):
+        rr = ce.run_engine(cfg.with_(binarize=False, loss=loss), pack(8, vals, raw))
+        assert rr.error == code
+        if code:
+            assert rr.error_info == int(np.flatnonzero(~np.isin(raw, [1.0, -1.0]))[0])
+
+
+# ----------------------------------------------------------------------------- config errors
+def random_config(rng):
+    f = [1.0, 0.5, float("inf"), float("nan"), 1e39, -2.0]
+    pick = lambda xs: xs[int(rng.integers(len(xs)))]   # noqa: E731
+    return EngineConfig(
+        bits=pick([0, 1, 2, 4, 8]),
+        num_samples=pick([0, 1, 5, 2**32 - 1]),
+        num_features=pick([0, 1, 7, 64, 500, 8192, 8193]),
+        num_epochs=pick([0, 1, 3]),
+        loss=pick(["svm", "linreg", "logreg", "hinge"]),
+        step_size=pick(f), step_decay=pick(f), cost_pos=pick(f), cost_neg=pick(f),
+        binarize_value=pick(f),
+        reg_shift=pick([0, 1, 31, 32, 2**32 - 1]),
+        delay=pick([0, 1, 2, 30, 300, 5000, 2**32 - 1]),
+        double_sampling=bool(rng.random() < 0.3),
+        signed=bool(rng.random() < 0.5), keep_model=bool(rng.random() < 0.5))
+
+
+@functools.lru_cache(maxsize=None)
+def default_fifo(bits, max_dim):
+    return spec.default_fifo_words(bits, max_dim)
+
+
+def test_config_error_precedence_matches_engine_config():
+    rng = np.random.default_rng(2024)
+    seen = set()
+    empty = np.zeros(0, np.uint64)
+    for i in range(3000):
+        cfg = random_config(rng)
+        max_dim = [64, 512, 8192][i % 3]
+        fifo = [None, 64, 300, 2**20][(i // 3) % 4]
+        fw = default_fifo(cfg.bits, max_dim) if fifo is None else fifo
+        exp = cfg.config_error(max_dim, fw)
+        assert ce.config_error(cfg, max_dim, fifo) == exp, (cfg, max_dim, fw)
+        if exp:
+            r = ce.run_engine(cfg, empty, max_dim=max_dim, fifo_words=fifo)
+            assert (r.error, r.epochs_done, r.samples) == (exp, 0, 0)
+            assert r.staleness == cfg.staleness
+            with pytest.raises(EngineError, match=spec.ERROR_NAMES[exp]):
+                r.raise_for_error()
+        seen.add(exp)
+    assert seen == set(range(0, 8))   # every configuration error code was exercised
+
+
+def test_config_error_boundaries():
+    cfg = EngineConfig(bits=1, num_samples=3, num_features=64)
+    need = spec.fifo_words_needed(1, 64, 1)
+    assert ce.config_error(cfg, 8192, need) == 0
+    assert ce.config_error(cfg, 8192, need - 1) == ERR["ERR_BAD_DELAY"]
+    assert ce.config_error(cfg, 64) == 0
+    assert ce.config_error(cfg, 63) == ERR["ERR_BAD_DIM"]
+    assert ce.config_error(cfg.with_(reg_shift=31)) == 0
+    assert ce.config_error(cfg.with_(reg_shift=32)) == ERR["ERR_BAD_REG_SHIFT"]
+    assert ce.config_error(cfg.with_(delay=0, reg_shift=32)) == ERR["ERR_BAD_DELAY"]
+    assert ce.config_error(cfg.with_(bits=0, double_sampling=True,
+                                     num_samples=0)) == ERR["ERR_BAD_MODE"]
+    assert ce.config_error(cfg.with_(step_decay=float("nan"))) == ERR["ERR_BAD_FLOAT_PARAM"]
+    assert ce.config_error(cfg.with_(cost_neg=-3.4e38)) == 0
+    assert ce.config_error(cfg.with_(cost_neg=-3.5e38)) == ERR["ERR_BAD_FLOAT_PARAM"]
+
+
+# ----------------------------------------------------------------------------- call errors
+def test_stream_shape_and_dtype_errors():
+    cfg = EngineConfig(bits=4, num_samples=3, num_features=20, num_epochs=2)
+    ew = cfg.epoch_words
+    good = np.zeros(ew, np.uint64)
+    with pytest.raises(ValueError, match="expected dtype uint64, got int64"):
+        ce.run_engine(cfg, good.astype(np.int64))
+    with pytest.raises(ValueError, match="expected dtype uint64, got float64"):
+        ce.run_engine(cfg, good.astype(np.float64))
+    with pytest.raises(ValueError, match="numpy.ndarray of uint64, got list"):
+        ce.run_engine(cfg, [0] * ew)
+    with pytest.raises(ValueError, match=rf"expected shape \({ew},\).*got \({ew - 1},\)"):
+        ce.run_engine(cfg, good[:-1])
+    with pytest.raises(ValueError, match=rf"expected shape \(2, {ew}\).*got \(3, {ew}\)"):
+        ce.run_engine(cfg, np.zeros((3, ew), np.uint64))
+    with pytest.raises(ValueError, match="1-D.*2-D.*got shape"):
+        ce.run_engine(cfg, np.zeros((2, 1, ew), np.uint64))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        ce.run_engine(cfg, np.zeros(2 * ew, np.uint64)[::2])
+    with pytest.raises(ValueError, match=r"model_init: expected shape \(20,\)"):
+        ce.run_engine(cfg.with_(keep_model=True), good, model_init=np.zeros(19, np.int32))
+    with pytest.raises(ValueError, match="model_init: expected int32"):
+        ce.run_engine(cfg.with_(keep_model=True), good, model_init=np.zeros(20))
+    with pytest.raises(ValueError, match="int32 range"):
+        ce.run_engine(cfg.with_(keep_model=True), good,
+                      model_init=np.full(20, 2**31, np.int64))
+    with pytest.raises(ValueError, match="num_samples must be an integer in"):
+        ce.run_engine(cfg.with_(num_samples=2**32), good)
+    with pytest.raises(ValueError, match="delay must be an integer"):
+        ce.run_engine(cfg.with_(delay=-1), good)
+    with pytest.raises(ValueError, match="bits must be one of"):
+        ce.run_engine(cfg.with_(bits=3), good)
+    with pytest.raises(ValueError, match="max_dim"):
+        ce.run_engine(cfg, good, max_dim=8193)
+    with pytest.raises(TypeError, match="EngineConfig"):
+        ce.run_engine({"bits": 4}, good)
+    assert ce.run_engine(cfg, good).error == ERR["ERR_BAD_LABEL"]   # label 0.0 for svm
+
+
+def test_c_api_refuses_bad_lengths():
+    """The C entry point checks every length itself (not only the Python wrapper)."""
+    cfg = EngineConfig(bits=2, num_samples=4, num_features=33, num_epochs=2)
+    c = ce._c_config(cfg, 8192, None)
+    ew = int(ce.lib.zml_epoch_words(c))
+    assert ew == cfg.epoch_words
+    st = ce.ffi.new("zml_status *")
+    buf = np.zeros(2 * ew, np.uint64)
+    models = np.zeros(2 * 33, np.int32)
+    P = ce._ptr
+    args = lambda sw, nb, ml: (c, P("uint64_t *", buf), sw, nb, ce.ffi.NULL, 0,  # noqa: E731
+                               P("int32_t *", models), ml, st)
+    assert ce.lib.zml_run(*args(ew - 1, 1, 66)) == ce.lib.ZML_API_STREAM_LENGTH
+    assert ce.lib.zml_run(*args(ew, 2, 66)) == ce.lib.ZML_API_STREAM_LENGTH
+    assert ce.lib.zml_run(*args(2 * ew, 3, 66)) == ce.lib.ZML_API_NUM_BUFFERS
+    assert ce.lib.zml_run(*args(ew, 1, 65)) == ce.lib.ZML_API_MODELS_LENGTH
+    assert ce.lib.zml_run(*args(2 * ew, 2, 66)) == 0
+    assert st.error == ERR["ERR_BAD_LABEL"]

@@ -288,7 +288,7 @@ def run_engine(cfg: EngineConfig, stream, *, model_init=None, max_dim: int = spe
                      _ptr("int32_t *", models), models.size, st)
     if rc:
         msg = ffi.string(lib.zml_api_error_text(rc)).decode()
-        if rc == -8:  # ZML_API_NO_MEMORY
+        if rc == lib.ZML_API_NO_MEMORY:
             raise MemoryError(f"C engine: {msg}")
         raise ValueError(f"C engine refused the call: {msg} (code {rc})")
     done = int(st.epoch_count)
