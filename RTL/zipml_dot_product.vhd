@@ -1,0 +1,108 @@
+---------------------------------------------------------------------------------------------------
+-- ZipML-PYNQ SGD engine: dot product (lane products, pipelined adder tree, accumulator)
+---------------------------------------------------------------------------------------------------
+-- Description
+--   Per op (one model word of V lanes): p_j = x_j * q_j (Qb, exact) or
+--   p_j = (x_j * q_j + 2^22) >>> 23 (Q0, round half up), docs/ENGINE.md 5.2. The V products
+--   of a word are summed by a binary adder tree with a register after every level; the word
+--   sums of the ops flagged 'dot' are accumulated (64 bits) and an op flagged 'last' (the label
+--   word of the sample) emits the accumulator on acc_out / acc_valid and clears it. Lanes j >= d
+--   must come with q = 0 (the lane decoder does that). Order of summation is irrelevant: every
+--   sum is exact (|acc| < 2^52).
+--   Latency from (in_valid, x, q) to acc_valid: C_LAT = 2 + log2(V) + 1.
+--
+-- Generics
+--   G_BITS : precision.
+---------------------------------------------------------------------------------------------------
+
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+
+library work;
+use work.zipml_core_pkg.all;
+
+entity zipml_dot_product is
+  generic (
+    G_BITS : natural
+  );
+  port (
+    clk       : in  std_logic;
+    rst       : in  std_logic;                       -- clears valid bits and the accumulator
+    in_dot    : in  std_logic;                       -- op contributes to the dot product
+    in_last   : in  std_logic;                       -- op ends the sample (label word)
+    x         : in  std_logic_vector(lanes(G_BITS) * 32 - 1 downto 0);
+    q         : in  std_logic_vector(lanes(G_BITS) * q_width(G_BITS) - 1 downto 0);
+    acc_valid : out std_logic;
+    acc_out   : out std_logic_vector(C_ACC_W - 1 downto 0)
+  );
+end entity zipml_dot_product;
+
+architecture rtl of zipml_dot_product is
+  constant V      : natural := lanes(G_BITS);
+  constant QW     : natural := q_width(G_BITS);
+  constant LEVELS : natural := ilog2(V);
+  constant PW     : natural := 32 + QW;
+
+  type t_prod is array (0 to V - 1) of signed(PW - 1 downto 0);
+  type t_sum is array (0 to V - 1) of signed(C_SUM_W - 1 downto 0);
+  type t_tree is array (0 to LEVELS) of t_sum;
+
+  signal prod_r : t_prod := (others => (others => '0'));
+  signal tree   : t_tree := (others => (others => (others => '0')));
+  -- flags: bit 0 dot, bit 1 last
+  type t_flags is array (1 to LEVELS + 2) of std_logic_vector(1 downto 0);
+  signal flags  : t_flags := (others => (others => '0'));
+  signal acc    : signed(C_ACC_W - 1 downto 0) := (others => '0');
+begin
+
+  process (clk)
+    variable pr : signed(PW - 1 downto 0);
+  begin
+    if rising_edge(clk) then
+      -- stage a: products
+      for l in 0 to V - 1 loop
+        prod_r(l) <= signed(x(32 * l + 31 downto 32 * l)) * signed(q(l * QW + QW - 1 downto l * QW));
+      end loop;
+      -- stage b: rounding (Q0) and widening
+      for l in 0 to V - 1 loop
+        if G_BITS = 0 then
+          pr := shift_right(prod_r(l) + to_signed(2 ** 22, PW), 23);
+        else
+          pr := prod_r(l);
+        end if;
+        tree(0)(l) <= resize(pr, C_SUM_W);
+      end loop;
+      -- adder tree, one register per level
+      for lv in 1 to LEVELS loop
+        for i in 0 to V / 2 ** lv - 1 loop
+          tree(lv)(i) <= tree(lv - 1)(2 * i) + tree(lv - 1)(2 * i + 1);
+        end loop;
+      end loop;
+      -- flags
+      if rst = '1' then
+        flags(1 to LEVELS + 2) <= (others => (others => '0'));
+      else
+        flags(1) <= in_last & in_dot;
+        flags(2 to LEVELS + 2) <= flags(1 to LEVELS + 1);
+      end if;
+      -- accumulator
+      acc_valid <= '0';
+      if rst = '1' then
+        acc <= (others => '0');
+      elsif flags(LEVELS + 2)(1) = '1' then
+        acc_valid <= '1';
+        if flags(LEVELS + 2)(0) = '1' then
+          acc_out <= std_logic_vector(acc + resize(tree(LEVELS)(0), C_ACC_W));
+        else
+          acc_out <= std_logic_vector(acc);
+        end if;
+        acc <= (others => '0');
+      elsif flags(LEVELS + 2)(0) = '1' then
+        acc <= acc + resize(tree(LEVELS)(0), C_ACC_W);
+      end if;
+    end if;
+  end process;
+
+
+end architecture rtl;

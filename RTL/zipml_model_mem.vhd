@@ -1,0 +1,188 @@
+---------------------------------------------------------------------------------------------------
+-- ZipML-PYNQ SGD engine: model memory with in-place update and forwarding
+---------------------------------------------------------------------------------------------------
+-- Description
+--   The model x (Q8.23) banked by lane: V simple dual-port RAMs of G_WORDS words each; model
+--   word c holds x_{cV} .. x_{cV+V-1}. One wide read per op serves both the dot product (the
+--   value before the update, x_out) and the update of docs/ENGINE.md 5.4, which is written back
+--   to the same word:
+--     r_j = x_j >>> reg_shift (0 if reg_shift = 0);  x_j <- sat32(x_j - r_j - delta_j)
+--   Lanes whose mask bit is 0 (j >= d) are written back unchanged.
+--
+--   Pipeline (stage numbers of zipml_core_pkg): an op presents its address in stage 2, the RAM
+--   word arrives in stage 3, the delta must be presented in stage 3; x_out is registered into
+--   stage 4; the new word is registered into stage 5 and written from there. An op reading a
+--   word that an earlier op still has in flight (stage 5, not yet written; or stage 6, written
+--   in the previous cycle and therefore missed by the read) takes the newest in-flight value
+--   instead of the RAM's (forwarding). The loop x -> x' closes in two cycles, so two ops on the
+--   same word must be at least two cycles apart (the core guarantees it: W >= 2 words per
+--   sample, and the end-of-epoch drain spaces its ops).
+--
+--   Other uses of the RAM ports, only while no op is in flight: clr_we writes a zero word at
+--   clr_addr; rd_addr is read when op_valid is low (rd_data one cycle later).
+--
+-- Generics
+--   G_LANES : V.  G_WORDS : words per lane bank.  G_AW : address bits.
+---------------------------------------------------------------------------------------------------
+
+library ieee;
+use ieee.std_logic_1164.all;
+use ieee.numeric_std.all;
+
+library work;
+use work.zipml_core_pkg.all;
+
+entity zipml_model_mem is
+  generic (
+    G_LANES : positive;
+    G_WORDS : positive;
+    G_AW    : positive
+  );
+  port (
+    clk       : in  std_logic;
+    rst       : in  std_logic;                                 -- clears the op valid bits
+    -- op, stage 2
+    op_valid  : in  std_logic;                                 -- op reads the model word
+    op_upd    : in  std_logic;                                 -- op also updates it
+    op_addr   : in  unsigned(G_AW - 1 downto 0);
+    op_mask   : in  std_logic_vector(G_LANES - 1 downto 0);    -- lanes j < d
+    -- stage 3
+    delta     : in  std_logic_vector(G_LANES * C_DELTA_W - 1 downto 0);
+    -- run constants
+    reg_shift : in  unsigned(4 downto 0);
+    wr_block  : in  std_logic;                                 -- '1': no write-back (error)
+    -- stage 4: model word before the update
+    x_out     : out std_logic_vector(G_LANES * 32 - 1 downto 0);
+    -- stage 5: an update of an unmasked lane saturated
+    sat       : out std_logic;
+    -- clear and read ports (idle pipeline only)
+    clr_we    : in  std_logic;
+    clr_addr  : in  unsigned(G_AW - 1 downto 0);
+    rd_addr   : in  unsigned(G_AW - 1 downto 0);
+    rd_data   : out std_logic_vector(G_LANES * 32 - 1 downto 0)  -- raw RAM word, 1 cycle later
+  );
+end entity zipml_model_mem;
+
+architecture rtl of zipml_model_mem is
+  constant V : natural := G_LANES;
+  subtype t_word is std_logic_vector(V * 32 - 1 downto 0);
+  type t_upd is array (0 to V - 1) of signed(C_UPD_W - 1 downto 0);
+  type t_x is array (0 to V - 1) of signed(31 downto 0);
+
+  signal ram_raddr, ram_waddr : unsigned(G_AW - 1 downto 0);
+  signal ram_we               : std_logic;
+  signal ram_wdata, ram_rdata : t_word;
+
+  -- stage 3
+  signal v3, u3 : std_logic := '0';
+  signal a3     : unsigned(G_AW - 1 downto 0) := (others => '0');
+  signal m3     : std_logic_vector(V - 1 downto 0) := (others => '0');
+  -- stage 4
+  signal v4, u4 : std_logic := '0';
+  signal a4     : unsigned(G_AW - 1 downto 0) := (others => '0');
+  signal m4     : std_logic_vector(V - 1 downto 0) := (others => '0');
+  signal x4     : t_word := (others => '0');
+  signal tmp4   : t_upd := (others => (others => '0'));
+  signal rsh4   : t_x := (others => (others => '0'));
+  -- stage 5
+  signal w5     : std_logic := '0';
+  signal a5     : unsigned(G_AW - 1 downto 0) := (others => '0');
+  signal x5     : t_word := (others => '0');
+  signal sat5   : std_logic := '0';
+  -- stage 6
+  signal w6     : std_logic := '0';
+  signal a6     : unsigned(G_AW - 1 downto 0) := (others => '0');
+  signal x6     : t_word := (others => '0');
+
+  signal xin3   : t_word;
+begin
+
+  -------------------------------------------------------------------------------------------------
+  -- RAM banks
+  -------------------------------------------------------------------------------------------------
+  ram_raddr <= op_addr when op_valid = '1' else rd_addr;
+  ram_we    <= '1' when clr_we = '1' or w5 = '1' else '0';
+  ram_waddr <= clr_addr when clr_we = '1' else a5;
+  ram_wdata <= (others => '0') when clr_we = '1' else x5;
+
+  g_bank : for l in 0 to V - 1 generate
+    u_ram : entity work.zipml_sdp_ram
+      generic map (G_WIDTH => 32, G_DEPTH => G_WORDS, G_AW => G_AW)
+      port map (clk => clk, we => ram_we, wr_addr => ram_waddr,
+                wr_data => ram_wdata(32 * l + 31 downto 32 * l), rd_addr => ram_raddr,
+                rd_data => ram_rdata(32 * l + 31 downto 32 * l));
+  end generate;
+  rd_data <= ram_rdata;
+
+  -------------------------------------------------------------------------------------------------
+  -- stage 3: forwarding mux
+  -------------------------------------------------------------------------------------------------
+  xin3 <= x5 when w5 = '1' and a5 = a3 else
+          x6 when w6 = '1' and a6 = a3 else
+          ram_rdata;
+
+  process (clk)
+    variable x  : signed(31 downto 0);
+    variable dl : signed(C_DELTA_W - 1 downto 0);
+    variable t  : signed(C_UPD_W - 1 downto 0);
+    variable s  : std_logic;
+  begin
+    if rising_edge(clk) then
+      -- stage 2 -> 3
+      a3 <= op_addr;
+      m3 <= op_mask;
+      -- stage 3 -> 4
+      a4 <= a3;
+      m4 <= m3;
+      x4 <= xin3;
+      for l in 0 to V - 1 loop
+        x  := signed(xin3(32 * l + 31 downto 32 * l));
+        dl := signed(delta(l * C_DELTA_W + C_DELTA_W - 1 downto l * C_DELTA_W));
+        tmp4(l) <= resize(x, C_UPD_W) - resize(dl, C_UPD_W);
+        if reg_shift = 0 then
+          rsh4(l) <= (others => '0');
+        else
+          rsh4(l) <= shift_right(x, to_integer(reg_shift));
+        end if;
+      end loop;
+      -- stage 4 -> 5
+      a5 <= a4;
+      s  := '0';
+      for l in 0 to V - 1 loop
+        t := tmp4(l) - resize(rsh4(l), C_UPD_W);
+        if u4 = '1' and m4(l) = '1' then
+          if t > to_signed(2 ** 30, C_UPD_W) * 2 - 1 then
+            x5(32 * l + 31 downto 32 * l) <= x"7FFFFFFF";
+            s := '1';
+          elsif t < -(to_signed(2 ** 30, C_UPD_W) * 2) then
+            x5(32 * l + 31 downto 32 * l) <= x"80000000";
+            s := '1';
+          else
+            x5(32 * l + 31 downto 32 * l) <= std_logic_vector(t(31 downto 0));
+          end if;
+        else
+          x5(32 * l + 31 downto 32 * l) <= x4(32 * l + 31 downto 32 * l);
+        end if;
+      end loop;
+      sat5 <= s and v4 and u4;
+      -- stage 5 -> 6
+      a6 <= a5;
+      x6 <= x5;
+      -- valid bits
+      if rst = '1' then
+        v3 <= '0'; u3 <= '0'; v4 <= '0'; u4 <= '0'; w5 <= '0'; w6 <= '0'; sat5 <= '0';
+      else
+        v3 <= op_valid;
+        u3 <= op_valid and op_upd;
+        v4 <= v3;
+        u4 <= u3;
+        w5 <= v4 and u4 and not wr_block;
+        w6 <= w5;
+      end if;
+    end if;
+  end process;
+
+  x_out <= x4;
+  sat   <= sat5;
+
+end architecture rtl;
