@@ -40,6 +40,7 @@ proc zipml_hw::ps7_fallback_preset {} {
 proc zipml_hw::dma_config {} {
     return [list \
         CONFIG.c_include_sg 0 \
+        CONFIG.c_sg_include_stscntrl_strm 0 \
         CONFIG.c_sg_length_width $zipml_spec::DMA_LENGTH_WIDTH \
         CONFIG.c_include_mm2s 1 \
         CONFIG.c_include_s2mm 1 \

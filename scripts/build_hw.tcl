@@ -100,7 +100,12 @@ proc zipml_hw::main {opts} {
     set whs [slack hold]
 
     set bit [file join [get_property DIRECTORY [get_runs impl_1]] zipml_wrapper.bit]
-    set hwh [lindex [get_files -all -of_objects $bd_file zipml.hwh] 0]
+    set hwh [lindex [get_files -quiet -all -of_objects $bd_file zipml.hwh] 0]
+    if {$hwh eq ""} {
+        # Vivado 2020.1+ generates into <project>.gen, older releases into <project>.srcs.
+        set hwh [lindex [glob -nocomplain -directory $proj_dir \
+            -join * sources_1 bd zipml hw_handoff zipml.hwh] 0]
+    }
     foreach {what path} [list bitstream $bit "hardware handoff" $hwh] {
         if {$path eq "" || ![file exists $path]} {
             fail "Vivado did not produce the $what (looked for '$path')"

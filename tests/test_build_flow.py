@@ -434,6 +434,12 @@ def test_export_none_keeps_files_in_build_folder(tmp_path):
     assert not (tmp_path / "none").exists()
 
 
+def test_hwh_found_when_not_listed_as_project_file(tmp_path):
+    rc, text, st, out, export = build(tmp_path, 8, env_extra={"ZIPML_MOCK_HWH_UNLISTED": "1"})
+    assert rc == 0, text
+    assert (export / f"{spec.bitstream_name(8)}.hwh").read_text().startswith("<!-- mock hwh")
+
+
 def test_locked_xci_is_upgraded(tmp_path):
     rc, text, st, out, export = build(tmp_path, 4, env_extra={"ZIPML_MOCK_IP_LOCKED": "1"})
     assert rc == 0, text

@@ -14,6 +14,7 @@
 #   ZIPML_MOCK_BOARD_PARTS   board parts get_board_parts knows (TCL list, default none)
 #   ZIPML_MOCK_WNS, ZIPML_MOCK_WHS   slack returned for setup / hold paths (default 0.25 / 0.05)
 #   ZIPML_MOCK_IP_LOCKED     1: imported .xci report IS_LOCKED (default 0)
+#   ZIPML_MOCK_HWH_UNLISTED  1: get_files does not list the generated .hwh (default 0)
 
 namespace eval mock {
     variable state [dict create \
@@ -259,6 +260,9 @@ proc get_files {args} {
             mock::fail "get_files -of_objects: expected -all and a .bd file, got '$args'"
         }
         set out {}
+        if {[mock::env ZIPML_MOCK_HWH_UNLISTED 0]} {
+            return {}
+        }
         foreach f [mock::st bd generated] {
             if {[string match $pat [file tail $f]]} {
                 lappend out $f
