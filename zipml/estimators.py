@@ -25,7 +25,23 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import spec
 
-__all__ = ["ZipMLClassifier", "ZipMLRegressor"]
+__all__ = ["ZipMLClassifier", "ZipMLRegressor", "auto_step_size"]
+
+
+def auto_step_size(A, bits: int, delay: int = 1, double_sampling: bool = False) -> float:
+    """The ``step_size="auto"`` rule: ``2^-k`` with ``k = ceil(log2(S_d * mean_i ||a_i||^2))``.
+
+    ``A`` is the training data with the bias column, ``S_d`` the engine's update delay for this
+    precision and dimension (ENGINE.md section 6). A delayed update behaves like a mini-batch of
+    ``S_d`` samples whose gradients add up; the per-sample curvature of the squared losses is
+    ``||a_i||^2``, so ``step * S_d * ||a||^2 <= 1`` keeps the delayed iteration stable on
+    average. Powers of two keep the float32 step exact. Never above 1.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    sd = spec.staleness(bits, A.shape[1], delay, double_sampling and bits > 0)
+    m = float(np.mean(np.einsum("ij,ij->i", A, A)))
+    k = max(0, int(np.ceil(np.log2(max(sd * m, 1.0)))))
+    return 2.0 ** -k
 
 
 def _sigmoid(z):
@@ -52,6 +68,8 @@ class _ZipMLBase(BaseEstimator):
             bad("epochs", "an integer >= 1")
         for name in ("step_size", "step_decay"):
             v = getattr(self, name)
+            if name == "step_size" and isinstance(v, str) and v == "auto":
+                continue
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) \
                     or v <= 0:
                 bad(name, "a finite number > 0")
@@ -110,27 +128,36 @@ class _ZipMLBase(BaseEstimator):
                          double_sampling=bool(self.double_sampling))
         return Z
 
+    def _resolve_step(self, Z):
+        """``step_size_``: the given step, or the ``"auto"`` rule (see ``auto_step_size``)."""
+        if isinstance(self.step_size, str):
+            self.step_size_ = auto_step_size(Z.a, int(self.bits), int(self.delay),
+                                             bool(self.double_sampling))
+        else:
+            self.step_size_ = float(self.step_size)
+        return self.step_size_
+
     def _train(self, Z, loss, use_binarized):
+        step = self.step_size_
         with warnings.catch_warnings():
             # the REG_SHIFT mapping warning is reported once, below
             warnings.filterwarnings("ignore", message="regularize=")
             if loss == "svm":
-                return Z.L2SVM_SGD(int(self.epochs), float(self.step_size),
+                return Z.L2SVM_SGD(int(self.epochs), step,
                                    float(self.cost_pos), float(self.cost_neg),
                                    float(self.regularization), use_binarized)
             if loss == "logreg":
-                return Z.LOGREG_SGD(int(self.epochs), float(self.step_size),
+                return Z.LOGREG_SGD(int(self.epochs), step,
                                     float(self.regularization), use_binarized)
-            return Z.LINREG_SGD(int(self.epochs), float(self.step_size),
+            return Z.LINREG_SGD(int(self.epochs), step,
                                 float(self.regularization))
 
     def _warn_reg(self):
         from .sgd import regularize_to_shift
-        shift, eff, exact = regularize_to_shift(float(self.step_size),
-                                                float(self.regularization))
+        shift, eff, exact = regularize_to_shift(self.step_size_, float(self.regularization))
         if not exact:
             warnings.warn(f"regularization={self.regularization!r} with step_size="
-                          f"{self.step_size!r} maps to REG_SHIFT={shift}, i.e. an effective "
+                          f"{self.step_size_!r} maps to REG_SHIFT={shift}, i.e. an effective "
                           f"regularization of {eff:.6g}", UserWarning, stacklevel=3)
         self.reg_shift_ = shift
 
@@ -164,8 +191,11 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
         Squared-hinge L2-SVM or logistic regression.
     epochs : int, default=10
         Passes over the training data.
-    step_size : float, default=1/64
-        Step size ``gamma_0`` of the engine.
+    step_size : float or "auto", default="auto"
+        Step size ``gamma_0`` of the engine. ``"auto"``: :func:`auto_step_size` (a power of
+        two that shrinks with the engine's update delay ``S_d`` and the mean squared norm of
+        the samples): quantized precisions have a longer delay than float32 (ENGINE.md
+        section 6) and need smaller steps. The step used is ``step_size_``.
     regularization : float, default=0.0
         L2 lambda; the engine realises ``step_size * lambda = 2^-r`` (a warning says when the
         value had to be rounded, see :func:`zipml.sgd.regularize_to_shift`).
@@ -203,13 +233,15 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
     n_features_in_ : int
     reg_shift_ : int
         The engine's REG_SHIFT used.
+    step_size_ : float
+        The step size used.
     bytes_per_epoch_ : int
         Bytes the engine reads per epoch.
     """
 
     _losses = ("svm", "logreg")
 
-    def __init__(self, bits=0, loss="svm", epochs=10, step_size=1.0 / 64, regularization=0.0,
+    def __init__(self, bits=0, loss="svm", epochs=10, step_size="auto", regularization=0.0,
                  rounding="nearest", normalize="c", to_min1_1=False, backend="auto",
                  cost_pos=1.0, cost_neg=1.0, delay=1, step_decay=1.0, double_sampling=False,
                  shuffle=True, random_state=None):
@@ -240,10 +272,11 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
         if k < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least two classes; "
                              f"got one class: {self.classes_[0]!r}")
-        self._warn_reg()
         rng = check_random_state(self.random_state)
         Xn = self._fit_normalize(X)
         Z = self._trainer(Xn, y_idx.astype(np.float64), rng)
+        self._resolve_step(Z)
+        self._warn_reg()
         targets = [1] if k == 2 else list(range(k))
         models, curves = [], []
         for c in targets:
@@ -301,7 +334,8 @@ class ZipMLRegressor(RegressorMixin, _ZipMLBase):
     """Linear (least-squares) regression trained by the ZipML SGD engine.
 
     Parameters are those of :class:`ZipMLClassifier` (``loss`` is ``"linreg"``, the costs do
-    not apply), plus
+    not apply; ``to_min1_1`` defaults to True: centred features condition least squares much
+    better than [0, 1] features), plus
 
     normalize_y : bool, default=True
         Scale the targets to [-1, 1] for training (affine map fitted on the training targets;
@@ -322,8 +356,8 @@ class ZipMLRegressor(RegressorMixin, _ZipMLBase):
 
     _losses = ("linreg",)
 
-    def __init__(self, bits=0, loss="linreg", epochs=10, step_size=1.0 / 64,
-                 regularization=0.0, rounding="nearest", normalize="c", to_min1_1=False,
+    def __init__(self, bits=0, loss="linreg", epochs=10, step_size="auto",
+                 regularization=0.0, rounding="nearest", normalize="c", to_min1_1=True,
                  normalize_y=True, backend="auto", delay=1, step_decay=1.0,
                  double_sampling=False, shuffle=True, random_state=None):
         self.bits = bits
@@ -353,10 +387,11 @@ class ZipMLRegressor(RegressorMixin, _ZipMLBase):
         else:
             self.y_center_, self.y_scale_ = 0.0, 1.0
         ys = (y - self.y_center_) / self.y_scale_
-        self._warn_reg()
         rng = check_random_state(self.random_state)
         Xn = self._fit_normalize(X)
         Z = self._trainer(Xn, ys, rng)
+        self._resolve_step(Z)
+        self._warn_reg()
         hist = self._train(Z, "linreg", 0)
         self.bytes_per_epoch_ = Z.bytes_per_epoch
         lam = float(self.regularization)
