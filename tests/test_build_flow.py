@@ -280,6 +280,8 @@ def test_build_flow_on_mock(bits, tmp_path):
         assert Path(info["info"]["source"]) == XLNX_IP / ip / f"{ip}.xci"
     assert {f: k for f, k in ip_proj["files"].items()} == {
         str(p): "sources_1" for p in rtl.manifest(bits, "vivado")}
+    assert {f: p["FILE_TYPE"] for f, p in ip_proj["file_props"].items()} == {
+        str(p): "VHDL 2008" for p in rtl.manifest(bits, "vivado")}
     assert core["vlnv"] == spec.VLNV and core["saved"] == 1
     assert set(core["steps"]) == {"create_xgui_files", "update_checksums", "check_integrity",
                                   "save_core"}
@@ -446,6 +448,17 @@ def test_timing_violation_is_not_exported(tmp_path):
                                       env_extra={"ZIPML_MOCK_WHS": "-0.01"})
     assert rc == 0, text
     assert (export / f"{name}.bit").is_file()
+
+
+@pytest.mark.parametrize("run", ["synth_1", "impl_1"])
+def test_failed_run_stops_the_build(run, tmp_path):
+    rc, text, st, out, export = build(tmp_path, 1, env_extra={"ZIPML_MOCK_RUN_FAIL": run})
+    assert rc != 0
+    assert f"run {run} did not complete (progress 0%, status '{run} ERROR')" in text, text
+    assert str(out / "project") in text
+    assert not export.exists()
+    if run == "synth_1":
+        assert "impl_1" not in st["runs"]
 
 
 def test_export_none_keeps_files_in_build_folder(tmp_path):

@@ -15,6 +15,7 @@
 #   ZIPML_MOCK_WNS, ZIPML_MOCK_WHS   slack returned for setup / hold paths (default 0.25 / 0.05)
 #   ZIPML_MOCK_IP_LOCKED     1: imported .xci report IS_LOCKED (default 0)
 #   ZIPML_MOCK_HWH_UNLISTED  1: get_files does not list the generated .hwh (default 0)
+#   ZIPML_MOCK_RUN_FAIL      synth_1 or impl_1: that run ends in error
 
 namespace eval mock {
     variable state [dict create \
@@ -116,7 +117,10 @@ proc mock::need_kind {cmd h kinds} {
 
 proc mock::setprop {h name value} {
     variable objs
-    kind $h
+    if {[kind $h] eq "file"} {
+        # Vivado property names are case-insensitive; file properties are kept upper-case.
+        set name [string toupper $name]
+    }
     dict set objs $h $name $value
 }
 
@@ -922,7 +926,13 @@ proc launch_runs {args} {
             mock::fail "launch_runs: unknown run '$run'"
         }
     }
-    mock::new run $run [dict create PROGRESS 100% STATUS "$run Complete!" DIRECTORY $dir]
+    set status [expr {$run eq "synth_1" ? "synth_design Complete!" : "write_bitstream Complete!"}]
+    set progress 100%
+    if {[mock::env ZIPML_MOCK_RUN_FAIL ""] eq $run} {
+        set status "$run ERROR"
+        set progress 0%
+    }
+    mock::new run $run [dict create PROGRESS $progress STATUS $status DIRECTORY $dir]
     mock::st_set runs $run [dict create jobs [mock::opt $a -jobs] waited 0]
 }
 
@@ -1021,7 +1031,9 @@ proc mock::dump_state {{error ""}} {
         }
         lappend projects "[json $name]:{\"part\":[json [dict get $pd part]],\
             \"dir\":[json [dict get $pd dir]],\"props\":$props,\
-            \"files\":[json [dict get $pd files] dict],\"ips\":{[join $ips ,]}}"
+            \"files\":[json [dict get $pd files] dict],\"ips\":{[join $ips ,]},\
+            \"file_props\":{[join [lmap f [dict keys [dict get $pd files]] {
+                string cat [json $f] : [json [dict get $objs file:$f] dict]}] ,]}}"
     }
     set cells {}
     dict for {name cd} [st cells] {
