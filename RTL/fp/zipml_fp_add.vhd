@@ -53,8 +53,9 @@ begin
         m_axis_result_tvalid => out_valid,
         m_axis_result_tdata  => xl_data);
     -- ENGINE.md 2.2: every NaN result is 0x7FC00000, whatever NaN the core emits
-    out_result <= C_FP_QNAN when xl_data(30 downto 23) = "11111111" and xl_data(22 downto 0) /= (22 downto 0 => '0')
-                  else xl_data;
+    out_result <= C_FP_QNAN when xl_data(30 downto 23) = "11111111"
+                                 and xl_data(22 downto 0) /= (22 downto 0 => '0') else
+                  xl_data;
   end generate;
 
 end architecture rtl;

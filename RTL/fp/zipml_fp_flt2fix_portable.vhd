@@ -110,20 +110,21 @@ begin
       if s2_sign = '1' then
         v_mag := (not v_mag) + 1;
       end if;
-      case s2_class is
-        when C_ZERO =>
-          s3_result <= (others => '0');
-          s3_sat    <= '0';
-        when C_SAT_POS =>
-          s3_result <= x"7FFFFFFF";
-          s3_sat    <= '1';
-        when C_SAT_NEG =>
-          s3_result <= x"80000000";
-          s3_sat    <= '1';
-        when others =>
-          s3_result <= std_logic_vector(v_mag);
-          s3_sat    <= '0';
-      end case;
+      -- (an if chain, not a case: ghdl 2.0 writes a case with "when others" as a Verilog case
+      -- without default, which Yosys reads as a latch)
+      if s2_class = C_ZERO then
+        s3_result <= (others => '0');
+        s3_sat    <= '0';
+      elsif s2_class = C_SAT_POS then
+        s3_result <= x"7FFFFFFF";
+        s3_sat    <= '1';
+      elsif s2_class = C_SAT_NEG then
+        s3_result <= x"80000000";
+        s3_sat    <= '1';
+      else
+        s3_result <= std_logic_vector(v_mag);
+        s3_sat    <= '0';
+      end if;
       s3_valid <= s2_valid;
     end if;
   end process;

@@ -120,23 +120,22 @@ begin
       if v_mant(24) = '1' then
         v_exp := v_exp + 1;
       end if;
-      case sb_class(4) is
-        when C_NAN =>
-          s5_result <= x"7FC00000";
-        when C_INF =>
-          s5_result <= sb_sign(4) & "1111111100000000000000000000000";
-        when C_ZERO =>
-          s5_result <= sb_sign(4) & "0000000000000000000000000000000";
-        when others =>
-          if v_exp <= 0 then                -- rounded magnitude below 2^-126: signed zero
-            s5_result <= sb_sign(4) & "0000000000000000000000000000000";
-          elsif v_exp >= 255 then           -- 2^128 or more: infinity
-            s5_result <= sb_sign(4) & "1111111100000000000000000000000";
-          else
-            s5_result <= sb_sign(4) & std_logic_vector(v_exp(7 downto 0))
-                         & std_logic_vector(v_mant(22 downto 0));
-          end if;
-      end case;
+      -- (an if chain, not a case: ghdl 2.0 writes a case with "when others" as a Verilog case
+      -- without default, which Yosys reads as a latch)
+      if sb_class(4) = C_NAN then
+        s5_result <= x"7FC00000";
+      elsif sb_class(4) = C_INF then
+        s5_result <= sb_sign(4) & "1111111100000000000000000000000";
+      elsif sb_class(4) = C_ZERO then
+        s5_result <= sb_sign(4) & "0000000000000000000000000000000";
+      elsif v_exp <= 0 then                 -- rounded magnitude below 2^-126: signed zero
+        s5_result <= sb_sign(4) & "0000000000000000000000000000000";
+      elsif v_exp >= 255 then               -- 2^128 or more: infinity
+        s5_result <= sb_sign(4) & "1111111100000000000000000000000";
+      else
+        s5_result <= sb_sign(4) & std_logic_vector(v_exp(7 downto 0))
+                     & std_logic_vector(v_mant(22 downto 0));
+      end if;
       s5_valid <= sb_valid(4);
 
       -- sideband shift ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -71,6 +72,16 @@ def check_synth(entity: str, workdir: Path) -> str:
     assert r.returncode == 0, f"ghdl synth {entity} failed:\n{r.stderr}"
     assert "latch" not in r.stderr.lower(), f"ghdl synth {entity}: latch inferred:\n{r.stderr}"
     assert f"module {entity}" in r.stdout, f"ghdl synth {entity}: no module in the output"
+    # ghdl 2.0 can write latch-free VHDL (e.g. a case with "when others") as Verilog that
+    # Yosys turns into a latch; Yosys' proc pass (fast) catches that
+    if shutil.which("yosys"):
+        v = workdir / f"{entity}.v"
+        v.write_text(r.stdout)
+        y = subprocess.run(["yosys", "-p", f"read_verilog {v}; proc"], capture_output=True,
+                           text=True)
+        assert y.returncode == 0, f"yosys read_verilog {v} failed:\n{y.stderr[-2000:]}"
+        latches = [ln for ln in y.stdout.splitlines() if ln.startswith("Latch inferred")]
+        assert not latches, f"yosys infers latches in {entity}:\n" + "\n".join(latches)
     return r.stdout
 
 
