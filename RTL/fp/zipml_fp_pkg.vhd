@@ -24,11 +24,19 @@
 --   CONFIG.C_Rate              = 1               (one operation per cycle)
 --   CONFIG.Has_ACLKEN          = false
 --   CONFIG.Has_ARESETn         = false
---   CONFIG.Has_A_TLAST/B_TLAST = false, CONFIG.Has_A_TUSER/B_TUSER = false
+--   CONFIG.Has_A_TLAST         = false
+--   CONFIG.Has_A_TUSER         = false
+--   CONFIG.Has_B_TLAST         = false           (add / mul only have a B channel)
+--   CONFIG.Has_B_TUSER         = false
+--   CONFIG.C_Optimization      = Speed_Optimized
+--   exception flag outputs, unless a component below overrides them:
+--   CONFIG.C_Has_UNDERFLOW     = false
+--   CONFIG.C_Has_OVERFLOW      = false
+--   CONFIG.C_Has_INVALID_OP    = false
+--   CONFIG.C_Has_DIVIDE_BY_ZERO = false
 --   no subnormal (denormal) support: the v7.1 core has none for these operations; it treats
 --   subnormal operands as zero and flushes tiny results (ENGINE.md 2.2 relies on this).
---   Exception flag outputs: only where listed below (Has_UNDERFLOW / Has_OVERFLOW /
---   Has_INVALID_OP / Has_DIVIDE_BY_ZERO false unless listed).
+--   Rounding is always round-to-nearest-even (not a parameter of the core).
 -------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;
@@ -137,8 +145,8 @@ package zipml_fp_pkg is
   --     CONFIG.C_Result_Exponent_Width = 9          (integer width for fixed-point results)
   --     CONFIG.C_Result_Fraction_Width = 23
   --   CONFIG.C_Latency             = C_XLNX_FP_FLT2FIX_LATENCY (5)
-  --   CONFIG.Has_OVERFLOW          = true
-  --   CONFIG.Has_INVALID_OP        = true
+  --   CONFIG.C_Has_OVERFLOW        = true
+  --   CONFIG.C_Has_INVALID_OP      = true
   --   (all other flags false) -> m_axis_result_tuser is 2 bits wide.
   --
   -- Reading of PG060 (Floating-Point Operator v7.1 product guide) for float-to-fixed:
