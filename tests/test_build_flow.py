@@ -532,6 +532,9 @@ def test_create_xlnx_ip_script(tmp_path):
      "set c [create_bd_cell -type ip -vlnv [lindex [get_ipdefs -filter {NAME == xlconcat}] 0] c]; "
      "connect_bd_net [get_bd_pins c/In0] [get_bd_pins c/dout]; "
      "connect_bd_net [get_bd_pins c/In0] [get_bd_pins c/In1]", "already connected"),
+    ("create_project p d -part x; create_bd_design bd; "
+     "set c [create_bd_cell -type ip -vlnv [lindex [get_ipdefs -filter {NAME == axi_dma}] 0] c]; "
+     "set_property CONFIG.c_sg_lenght_width 26 $c", "axi_dma has no parameter 'c_sg_lenght_width'"),
 ])
 def test_mock_is_strict(snippet, message, tmp_path):
     script = tmp_path / "s.tcl"
@@ -623,6 +626,17 @@ def test_xci_parses_and_names_part_and_ip(name):
             + vals["PROJECT_PARAM.SPEEDGRADE"])
     assert part == "xc7z020clg400-1"
     assert vals["PARAM_VALUE.Component_Name"] == name
+
+
+@pytest.mark.parametrize("name", FP_CORES)
+def test_xci_parameter_names_are_floating_point_parameters(name):
+    known = set()
+    for line in (MOCK_DIR / "ip_params.txt").read_text().splitlines():
+        if line.startswith("floating_point "):
+            known |= set(line.split()[1:])
+    _, vals = xci_values(name)
+    params = {k.split(".", 1)[1] for k in vals if k.startswith("PARAM_VALUE.")}
+    assert params and params <= known, params - known
 
 
 @pytest.mark.parametrize("name", FP_CORES)

@@ -34,6 +34,36 @@ namespace eval mock {
     }
 }
 
+# CONFIG names per IP (tests/tcl/ip_params.txt): name -> list of lower-case names.
+namespace eval mock {
+    variable known_params [dict create]
+    set _fh [open [file join [file dirname [file normalize [info script]]] ip_params.txt] r]
+    foreach _line [split [read $_fh] "\n"] {
+        set _line [string trim $_line]
+        if {$_line eq "" || [string index $_line 0] eq "#"} {
+            continue
+        }
+        foreach _p [lrange $_line 1 end] {
+            dict lappend known_params [lindex $_line 0] [string tolower $_p]
+        }
+    }
+    close $_fh
+}
+
+# Check a CONFIG.<name> of an IP (by catalog name) or of the packaged engine (its generics).
+proc mock::check_config_name {ipname name} {
+    variable known_params
+    set param [string range $name 7 end]
+    if {[dict exists $known_params $ipname]} {
+        set known [dict get $known_params $ipname]
+    } else {
+        set known [string tolower [env ZIPML_MOCK_TOP_GENERICS {}]]
+    }
+    if {[lsearch -exact $known [string tolower $param]] < 0} {
+        fail "set_property: $ipname has no parameter '$param' (known: $known)"
+    }
+}
+
 proc mock::env {name default} {
     if {[info exists ::env($name)]} {
         return $::env($name)
@@ -350,8 +380,18 @@ proc mock::check_property {h name value} {
         file {
             set ok [expr {$name eq "FILE_TYPE" || $name eq "file_type"}]
         }
-        ip - bd_cell {
+        ip {
             set ok [string match CONFIG.* $name]
+            if {$ok} {
+                check_config_name floating_point $name
+            }
+        }
+        bd_cell {
+            set ok [string match CONFIG.* $name]
+            if {$ok} {
+                set cell [string range $h 9 end]
+                check_config_name [lindex [split [st cells $cell vlnv] :] 2] $name
+            }
         }
         ipx_core {
             set ok [expr {[lsearch -exact {name version display_name description} $name] >= 0}]
