@@ -52,12 +52,12 @@ def digits_split():
 
 
 @pytest.mark.parametrize("bits,rounding,loss,floor", [
-    # measured on this split (random_state=0): 0.958, 0.947, 0.944, 0.936, 0.907
+    # measured on this split (random_state=0): 0.958, 0.953, 0.944, 0.936, 0.922
     (0, "nearest", "svm", 0.93),
     (0, "nearest", "logreg", 0.92),
     (4, "nearest", "svm", 0.92),
     (1, "stochastic", "svm", 0.91),
-    (1, "stochastic", "logreg", 0.88),
+    (1, "stochastic", "logreg", 0.89),
 ])
 def test_digits_one_vs_rest_accuracy(digits_split, bits, rounding, loss, floor):
     Xtr, Xte, ytr, yte = digits_split
@@ -94,7 +94,7 @@ def test_binary_string_labels_and_proba():
     np.testing.assert_array_equal(clf.predict(Xte), clf.classes_[(d > 0).astype(int)])
     p = clf.predict_proba(Xte)
     np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-d)), rtol=1e-12)
-    assert clf.score(Xte, yte) > 0.9          # measured 0.937
+    assert clf.score(Xte, yte) > 0.93         # measured 0.965
 
 
 def test_regressor_diabetes_close_to_least_squares():

@@ -265,8 +265,18 @@ def _blocks(f, block_bytes: int):
 _warned_python = False
 
 
+def _opt_count(v, name: str):
+    if v is None:
+        return None
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
+        raise ValueError(f"{name} must be a non-negative integer or None, got {v!r}")
+    return int(v)
+
+
 def _load_stream(f, name: str, n_features, num_samples, zero_based: bool, backend: str | None):
     global _warned_python
+    n_features = _opt_count(n_features, "n_features")
+    num_samples = _opt_count(num_samples, "num_samples")
     if backend is None:
         backend = "c" if _clibsvm is not None else "python"
         if backend == "python" and not _warned_python:
@@ -377,16 +387,6 @@ def load_libsvm(path, n_features=None, *, num_samples=None, zero_based=False, ba
         is NaN, infinite or (values) outside the float32 range; a line that starts with a
         feature (missing label); a malformed ``qid``.
     """
-    if n_features is not None:
-        if (not isinstance(n_features, (int, np.integer)) or isinstance(n_features, bool)
-                or n_features < 0):
-            raise ValueError(f"n_features must be a non-negative integer, got {n_features!r}")
-        n_features = int(n_features)
-    if num_samples is not None:
-        if (not isinstance(num_samples, (int, np.integer)) or isinstance(num_samples, bool)
-                or num_samples < 0):
-            raise ValueError(f"num_samples must be a non-negative integer, got {num_samples!r}")
-        num_samples = int(num_samples)
     name = os.fspath(path)
     with open(name, "rb") as f:
         return _load_stream(f, str(name), n_features, num_samples, bool(zero_based), backend)

@@ -28,19 +28,22 @@ from . import spec
 __all__ = ["ZipMLClassifier", "ZipMLRegressor", "auto_step_size"]
 
 
-def auto_step_size(A, bits: int, delay: int = 1, double_sampling: bool = False) -> float:
-    """The ``step_size="auto"`` rule: ``2^-k`` with ``k = ceil(log2(S_d * mean_i ||a_i||^2))``.
+def auto_step_size(A, bits: int, delay: int = 1, double_sampling: bool = False,
+                   loss: str = "svm") -> float:
+    """The ``step_size="auto"`` rule: ``2^-k`` with ``k = ceil(log2(S_d * c * mean_i ||a_i||^2))``.
 
     ``A`` is the training data with the bias column, ``S_d`` the engine's update delay for this
     precision and dimension (ENGINE.md section 6). A delayed update behaves like a mini-batch of
-    ``S_d`` samples whose gradients add up; the per-sample curvature of the squared losses is
-    ``||a_i||^2``, so ``step * S_d * ||a||^2 <= 1`` keeps the delayed iteration stable on
-    average. Powers of two keep the float32 step exact. Never above 1.
+    ``S_d`` samples whose gradients add up; the per-sample curvature of the loss is at most
+    ``c * ||a_i||^2`` with ``c = 1`` for the squared hinge and least squares and ``c = 1/4`` for
+    the logistic loss, so ``step * S_d * c * ||a||^2 <= 1`` keeps the delayed iteration stable
+    on average. Powers of two keep the float32 step exact. Never above 1.
     """
     A = np.asarray(A, dtype=np.float64)
     sd = spec.staleness(bits, A.shape[1], delay, double_sampling and bits > 0)
+    c = 0.25 if loss == "logreg" else 1.0
     m = float(np.mean(np.einsum("ij,ij->i", A, A)))
-    k = max(0, int(np.ceil(np.log2(max(sd * m, 1.0)))))
+    k = max(0, int(np.ceil(np.log2(max(sd * c * m, 1.0)))))
     return 2.0 ** -k
 
 
@@ -132,7 +135,7 @@ class _ZipMLBase(BaseEstimator):
         """``step_size_``: the given step, or the ``"auto"`` rule (see ``auto_step_size``)."""
         if isinstance(self.step_size, str):
             self.step_size_ = auto_step_size(Z.a, int(self.bits), int(self.delay),
-                                             bool(self.double_sampling))
+                                             bool(self.double_sampling), self.loss)
         else:
             self.step_size_ = float(self.step_size)
         return self.step_size_

@@ -13,10 +13,11 @@ ROWS = ((0, "nearest"), (8, "nearest"), (4, "nearest"), (2, "stochastic"), (1, "
 
 
 def add_arguments(p):
-    from .train import positive_float, positive_int
+    from .train import positive_int, step_arg
     p.add_argument("--epochs", type=positive_int, default=10, help="epochs (default 10)")
-    p.add_argument("--step-size", type=positive_float, default=1.0 / 64,
-                   help="step size (default 1/64)")
+    p.add_argument("--step-size", type=step_arg, default="auto",
+                   help="step size, or 'auto' (default): a power of two per precision that "
+                        "shrinks with the engine's update delay (see ZipMLClassifier)")
     p.add_argument("--loss", choices=("svm", "logreg"), default="svm", help="default svm")
     p.add_argument("--binary", type=int, metavar="DIGIT", choices=range(10),
                    help="one digit vs the rest instead of 10-class one-vs-rest")
@@ -28,7 +29,10 @@ def run(args) -> int:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
+    from ..backends import get_backend
     from ..estimators import ZipMLClassifier
+
+    backend = get_backend(args.backend, bits=0).name    # detect the board once, untimed
 
     X, y = load_digits(return_X_y=True)
     task = "10-class one-vs-rest"
@@ -39,7 +43,7 @@ def run(args) -> int:
                                           stratify=y)
     print(f"digits (scikit-learn, 8x8 images): {len(Xtr)} training and {len(Xte)} test "
           f"samples, 64 features + bias; {task}; {args.loss}, {args.epochs} epochs, step "
-          f"{args.step_size:g}, column normalisation to [0,1]")
+          f"{args.step_size}, column normalisation to [0,1]; backend {backend}")
     rows = []
     for bits, rounding in ROWS:
         clf = ZipMLClassifier(bits=bits, loss=args.loss, epochs=args.epochs,
@@ -49,9 +53,8 @@ def run(args) -> int:
         clf.fit(Xtr, ytr)
         secs = time.perf_counter() - t
         rows.append((bits, rounding, clf.loss_curve_, clf.score(Xte, yte),
-                     clf.bytes_per_epoch_, secs, len(clf.models_)))
-    from ..backends import get_backend
-    _print(rows, args.epochs, get_backend(args.backend, bits=0).name)
+                     clf.bytes_per_epoch_, secs, len(clf.models_), clf.step_size_))
+    _print(rows, args.epochs, backend)
     return 0
 
 
@@ -62,15 +65,22 @@ def _print(rows, epochs, backend):
     print("training loss per epoch (mean squared-hinge/logistic loss, averaged over the "
           "binary problems)")
     print(f"{'prec':<5} {'rounding':<10} " + " ".join(f"{'e' + str(e + 1):>7}" for e in shown))
-    for bits, rounding, curve, acc, nbytes, secs, k in rows:
+    for bits, rounding, curve, acc, nbytes, secs, k, step in rows:
         print(f"{'Q' + str(bits):<5} {rounding if bits else '-':<10} "
               + " ".join(f"{curve[e]:>7.4f}" for e in shown))
     print()
-    print(f"{'prec':<5} {'test acc':>9} {'bytes/epoch':>12} {'vs Q0':>7} {'train s':>8}")
+    print(f"{'prec':<5} {'step':>8} {'test acc':>9} {'bytes/epoch':>12} {'vs Q0':>7} "
+          f"{'train s':>8}")
     q0 = rows[0][4]
-    for bits, rounding, curve, acc, nbytes, secs, k in rows:
-        print(f"{'Q' + str(bits):<5} {100 * acc:>8.2f}% {nbytes:>12,d} {q0 / nbytes:>6.1f}x "
-              f"{secs:>8.3f}")
+    for bits, rounding, curve, acc, nbytes, secs, k, step in rows:
+        print(f"{'Q' + str(bits):<5} {_step(step):>8} {100 * acc:>8.2f}% {nbytes:>12,d} "
+              f"{q0 / nbytes:>6.1f}x {secs:>8.3f}")
     print()
     print(f"bytes/epoch = bytes of the packed sample stream the engine reads per epoch and per "
-          f"binary model ({rows[0][6]} model(s) per row); backend: {backend}")
+          f"binary model ({rows[0][6]} model(s) per row); train s = wall time of fit "
+          f"(normalise, quantize, pack, all models); backend: {backend}")
+
+
+def _step(step):
+    k = -np.log2(step)
+    return f"2^-{int(k)}" if k == int(k) else f"{step:.4g}"

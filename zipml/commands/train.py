@@ -35,6 +35,13 @@ def positive_float(text):
     return v
 
 
+def step_arg(text):
+    """A positive step size or ``auto``."""
+    if text == "auto":
+        return "auto"
+    return positive_float(text)
+
+
 def nonneg_float(text):
     import argparse
     try:
@@ -79,8 +86,10 @@ def add_arguments(p):
     p.add_argument("--rounding", choices=("nearest", "stochastic"), default="nearest",
                    help="quantization rounding (default nearest)")
     p.add_argument("--epochs", type=positive_int, default=10, help="epochs (default 10)")
-    p.add_argument("--step-size", type=positive_float, default=1.0 / 64,
-                   help="step size gamma (default 1/64)")
+    p.add_argument("--step-size", type=step_arg, default="auto",
+                   help="step size gamma, or 'auto' (default): 2^-k with k = ceil(log2(S_d * c * "
+                        "mean ||a||^2)), S_d the engine's update delay, c = 1/4 for logreg, "
+                        "else 1")
     p.add_argument("--step-decay", type=positive_float, default=1.0,
                    help="step size factor per epoch (default 1)")
     p.add_argument("--reg", type=nonneg_float, default=0.0,
@@ -180,6 +189,14 @@ def run(args) -> int:
             y_center, y_scale = 0.5 * (lo + hi), (0.5 * (hi - lo) if hi > lo else 1.0)
         labels = (labels - y_center) / y_scale
 
+    if args.normalize == "none" and args.bits:
+        lo = -1.0 if args.to_min1_1 else 0.0
+        bad = (Xtr < lo) | (Xtr > 1.0)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise UsageError(f"--normalize none with --bits {args.bits}: features must lie in "
+                             f"[{lo:g}, 1], found {float(Xtr[i, j]):g} (sample {i}, feature "
+                             f"{j + 1}); use --normalize c or r")
     Z = ZipML_SGD(bits=0, backend=args.backend, rounding=args.rounding, seed=args.seed,
                   delay=args.delay, step_decay=args.step_decay)
     Z.set_data(Xtr, labels)
@@ -187,6 +204,10 @@ def run(args) -> int:
         Z.a_to_min1_1 = bool(args.to_min1_1)
     if args.bits:
         Z.a_quantize(args.bits, rounding=args.rounding, seed=args.seed)
+    if args.step_size == "auto":
+        from ..estimators import auto_step_size
+        args.step_size = auto_step_size(Z.a, args.bits, args.delay, loss=args.model)
+    Z.backend()          # build (and on "auto" detect) the backend before any timing
 
     from tqdm import tqdm
     total = args.epochs * (len(targets) if classify else 1)
@@ -318,7 +339,8 @@ def _print_table(res, classify):
             line += f" {res[f'test_{key}_per_epoch'][e]:>15.4f}"
         line += f" {res['epoch_seconds'][e]:>9.4f}"
         print(line)
-    print(f"backend {res['backend']}, Q{res['bits']}, {res['num_samples']} samples x "
+    print(f"backend {res['backend']}, Q{res['bits']}, step {res['step_size']:.6g}, "
+          f"{res['num_samples']} samples x "
           f"{res['num_features']} features (bias included), {res['bytes_per_epoch']} bytes "
           f"read per epoch ({res['models']} model(s))")
 
