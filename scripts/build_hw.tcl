@@ -58,6 +58,10 @@ proc zipml_hw::main {opts} {
     set name [bitstream_name $bits]
     file mkdir $out
     puts "zipml build: $name for $board at [dict get $opts clock] MHz in $out"
+    # Outputs of an earlier run must not survive a failed one.
+    foreach f [list $name.bit $name.hwh ${name}_report.txt utilization.txt timing_summary.txt] {
+        file delete -force [file join $out $f]
+    }
 
     set repo [package_ip $opts]
 

@@ -417,6 +417,11 @@ def test_rerun_is_clean(tmp_path):
     for _ in range(2):
         rc, text, st, out, export = build(tmp_path, 1)
         assert rc == 0, text
+    # A failing re-run leaves no output of the earlier run behind.
+    rc, text, st, out, export = build(tmp_path, 1, env_extra={"ZIPML_MOCK_RUN_FAIL": "impl_1"})
+    assert rc != 0
+    assert not (out / f"{spec.bitstream_name(1)}.bit").exists()
+    assert not (out / f"{spec.bitstream_name(1)}_report.txt").exists()
 
 
 @pytest.mark.parametrize("args, message", [
