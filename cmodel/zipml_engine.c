@@ -17,7 +17,7 @@
  * build everywhere else (the board's ARMv7 included). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ZML_NO_CLONES) \
     && !defined(__SANITIZE_ADDRESS__)
-#define ZML_HOT __attribute__((target_clones("avx2", "default")))
+#define ZML_HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define ZML_HOT
 #endif
@@ -125,41 +125,118 @@ uint32_t zml_config_error(const zml_config *cfg, uint32_t *staleness)
 /* ------------------------------------------------------------------------------ unpacking */
 
 /* Qb: codes of lanes 0 .. d-1 of one copy -> q (section 3.2). Returns nonzero if a code exceeds
- * L = 2^(b-1). Padding lanes (j >= d) are not read. */
-#define DEFINE_UNPACK(B)                                                                       \
-    ZML_HOT static uint32_t unpack_q##B(const uint64_t *restrict w, uint32_t d, int sgn,       \
-                                        int32_t *restrict q)                                   \
-    {                                                                                          \
-        enum { V = 64 / (B) };                                                                 \
-        const uint32_t L = 1u << ((B) - 1), M = (1u << (B)) - 1u;                              \
-        const int32_t off = sgn ? -(int32_t)L : 0;                                             \
-        const unsigned sh = sgn ? 1u : 0u;                                                     \
-        uint32_t bad = 0, full = d / V, j0, l;                                                 \
-        for (uint32_t i = 0; i < full; i++) {                                                  \
-            uint64_t x = w[i];                                                                 \
-            int32_t *restrict qi = q + (size_t)i * V;                                          \
-            for (l = 0; l < V; l++) {                                                          \
-                uint32_t k = (uint32_t)(x >> ((B) * l)) & M;                                   \
-                bad |= k > L;                                                                  \
-                qi[l] = (int32_t)(k << sh) + off;                                              \
-            }                                                                                  \
-        }                                                                                      \
-        j0 = full * V;                                                                         \
-        if (j0 < d) {                                                                          \
-            uint64_t x = w[full];                                                              \
-            for (l = 0; j0 + l < d; l++) {                                                     \
-                uint32_t k = (uint32_t)(x >> ((B) * l)) & M;                                   \
-                bad |= k > L;                                                                  \
-                q[j0 + l] = (int32_t)(k << sh) + off;                                          \
-            }                                                                                  \
-        }                                                                                      \
-        return bad;                                                                            \
-    }
+ * L = 2^(b-1). Padding lanes (j >= d) are not read.
+ *
+ * Whole words go through gcc vector extensions (8 lanes of 32 bits: broadcast one 32-bit half
+ * of the word, shift every lane by its own amount, mask), which become AVX2/AVX-512 or NEON code
+ * where available and plain scalar code elsewhere; the last, partial word is done lane by lane.
+ * Lane j of a word is bits B*j .. B*j+B-1 of the 64-bit value, whatever the host byte order. */
+typedef uint32_t zml_v8u __attribute__((vector_size(32)));
+typedef int32_t zml_v8i __attribute__((vector_size(32)));
 
-DEFINE_UNPACK(1)
-DEFINE_UNPACK(2)
-DEFINE_UNPACK(4)
-DEFINE_UNPACK(8)
+/* q[0..7] = (k << sh) + off; bad |= (k > L) lane-wise */
+#define STORE8(q, k, sh, off, bad, L)                                                          \
+    do {                                                                                       \
+        zml_v8u k_ = (k);                                                                      \
+        zml_v8i v_ = (zml_v8i)(k_ << (sh)) + (off);                                            \
+        (bad) |= (zml_v8u)(k_ > (L));                                                          \
+        memcpy((q), &v_, sizeof v_);                                                           \
+    } while (0)
+
+static inline uint32_t unpack_tail(uint64_t x, uint32_t count, unsigned B, int32_t *q,
+                                   unsigned sh, int32_t off)
+{
+    uint32_t L = 1u << (B - 1), M = (1u << B) - 1u, bad = 0;
+    for (uint32_t l = 0; l < count; l++) {
+        uint32_t k = (uint32_t)(x >> (B * l)) & M;
+        bad |= k > L;
+        q[l] = (int32_t)(k << sh) + off;
+    }
+    return bad;
+}
+
+static inline uint32_t reduce_bad(const zml_v8u *bad)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 8; i++)
+        r |= (*bad)[i];
+    return r != 0;
+}
+
+#define UNPACK_PROLOGUE(B)                                                                     \
+    const uint32_t L = 1u << ((B) - 1), M = (1u << (B)) - 1u;                                  \
+    const int32_t off = sgn ? -(int32_t)L : 0;                                                 \
+    const unsigned sh = sgn ? 1u : 0u;                                                         \
+    const uint32_t V = 64u / (B), full = d / V;                                                \
+    zml_v8u bad = {0, 0, 0, 0, 0, 0, 0, 0};                                                    \
+    uint32_t tail = 0;
+
+#define UNPACK_EPILOGUE(B)                                                                     \
+    if (full * V < d)                                                                          \
+        tail = unpack_tail(w[full], d - full * V, (B), q + (size_t)full * V, sh, off);         \
+    return reduce_bad(&bad) | tail;
+
+ZML_HOT static uint32_t unpack_q8(const uint64_t *restrict w, uint32_t d, int sgn,
+                                  int32_t *restrict q)
+{
+    UNPACK_PROLOGUE(8)
+    const zml_v8u S = {0, 8, 16, 24, 0, 8, 16, 24};
+    for (uint32_t i = 0; i < full; i++) {
+        uint32_t lo = (uint32_t)w[i], hi = (uint32_t)(w[i] >> 32);
+        zml_v8u x = {lo, lo, lo, lo, hi, hi, hi, hi};
+        STORE8(q + (size_t)i * 8, (x >> S) & M, sh, off, bad, L);
+    }
+    UNPACK_EPILOGUE(8)
+}
+
+ZML_HOT static uint32_t unpack_q4(const uint64_t *restrict w, uint32_t d, int sgn,
+                                  int32_t *restrict q)
+{
+    UNPACK_PROLOGUE(4)
+    const zml_v8u S = {0, 4, 8, 12, 16, 20, 24, 28};
+    for (uint32_t i = 0; i < full; i++) {
+        uint32_t lo = (uint32_t)w[i], hi = (uint32_t)(w[i] >> 32);
+        zml_v8u a = {lo, lo, lo, lo, lo, lo, lo, lo}, b = {hi, hi, hi, hi, hi, hi, hi, hi};
+        STORE8(q + (size_t)i * 16, (a >> S) & M, sh, off, bad, L);
+        STORE8(q + (size_t)i * 16 + 8, (b >> S) & M, sh, off, bad, L);
+    }
+    UNPACK_EPILOGUE(4)
+}
+
+ZML_HOT static uint32_t unpack_q2(const uint64_t *restrict w, uint32_t d, int sgn,
+                                  int32_t *restrict q)
+{
+    UNPACK_PROLOGUE(2)
+    const zml_v8u S = {0, 2, 4, 6, 8, 10, 12, 14};
+    for (uint32_t i = 0; i < full; i++) {
+        uint32_t h[2] = {(uint32_t)w[i], (uint32_t)(w[i] >> 32)};
+        for (int k = 0; k < 2; k++) {
+            uint32_t x = h[k];
+            zml_v8u a = {x, x, x, x, x, x, x, x};
+            STORE8(q + (size_t)i * 32 + 16 * k, (a >> S) & M, sh, off, bad, L);
+            STORE8(q + (size_t)i * 32 + 16 * k + 8, (a >> (S + 16)) & M, sh, off, bad, L);
+        }
+    }
+    UNPACK_EPILOGUE(2)
+}
+
+ZML_HOT static uint32_t unpack_q1(const uint64_t *restrict w, uint32_t d, int sgn,
+                                  int32_t *restrict q)
+{
+    UNPACK_PROLOGUE(1)
+    const zml_v8u S = {0, 1, 2, 3, 4, 5, 6, 7};
+    for (uint32_t i = 0; i < full; i++) {
+        uint32_t h[2] = {(uint32_t)w[i], (uint32_t)(w[i] >> 32)};
+        for (int k = 0; k < 2; k++) {
+            uint32_t x = h[k];
+            zml_v8u a = {x, x, x, x, x, x, x, x};
+            for (unsigned g = 0; g < 4; g++)
+                STORE8(q + (size_t)i * 64 + 32 * k + 8 * g, (a >> (S + 8 * g)) & M, sh, off,
+                       bad, L);
+        }
+    }
+    UNPACK_EPILOGUE(1)
+}
 
 /* smp2fix (ENGINE.md 2.3) in a branch-free form the compiler can vectorise; *bad collects data
  * errors. Equal to zml_smp2fix (checked by the C unit tests on every exponent). */
@@ -179,10 +256,21 @@ static inline int32_t smp2fix_fast(uint32_t v, uint32_t *bad)
     return (int32_t)((v & 0x80000000u) ? 0u - mag : mag);
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* On a little-endian host lane j (bits 32*(j mod 2) .. of word j/2) is the j-th 32-bit unit in
+ * memory; may_alias makes reading the words through this type well defined. */
+typedef uint32_t __attribute__((may_alias)) zml_u32_alias;
 ZML_HOT static uint32_t unpack_q0(const uint64_t *restrict w, uint32_t d, int32_t *restrict q)
 {
-    /* lane 2i = bits 31..0 of word i, lane 2i+1 = bits 63..32 (host byte order does not
-     * matter: the words are 64-bit integers) */
+    const zml_u32_alias *v = (const zml_u32_alias *)w;
+    uint32_t bad = 0;
+    for (uint32_t j = 0; j < d; j++)
+        q[j] = smp2fix_fast(v[j], &bad);
+    return bad;
+}
+#else
+ZML_HOT static uint32_t unpack_q0(const uint64_t *restrict w, uint32_t d, int32_t *restrict q)
+{
     uint32_t bad = 0, full = d / 2;
     for (uint32_t i = 0; i < full; i++) {
         uint64_t x = w[i];
@@ -193,6 +281,7 @@ ZML_HOT static uint32_t unpack_q0(const uint64_t *restrict w, uint32_t d, int32_
         q[d - 1] = smp2fix_fast((uint32_t)w[full], &bad);
     return bad;
 }
+#endif
 
 /* Copy the lane values of one data copy; nonzero on ERR_BAD_SAMPLE. */
 static uint32_t unpack(uint32_t bits, const uint64_t *w, uint32_t d, int sgn, int32_t *q)
@@ -255,6 +344,47 @@ ZML_HOT static uint32_t update(int32_t *restrict X, const int32_t *restrict q, u
         X[j] = (int32_t)c;
     }
     return sat;
+}
+
+/* The same update for Qb (QF <= 7) when S != -2^31, in 32-bit lanes (twice the vector width of
+ * the 64-bit form). With S = Sh 2^QF + Sl (0 <= Sl < 2^QF):
+ *   delta = (S q + 2^(QF-1)) >>> QF = Sh q + ((Sl q + 2^(QF-1)) >>> QF)
+ * |S q| <= (2^31 - 1) 2^QF, so |delta| <= 2^31 - 1: computed modulo 2^32 (uint32) it is exact even
+ * where Sh q alone overflows. X - (X >>> r) always fits int32; the final subtraction saturates
+ * (overflow detected from the signs). */
+ZML_HOT static uint32_t update_qb32(int32_t *restrict X, const int32_t *restrict q, uint32_t d,
+                                    int32_t S, unsigned qf, unsigned r)
+{
+    const int32_t Sh = (int32_t)((((int64_t)S + (INT64_C(1) << 31)) >> qf)
+                                 - (INT64_C(1) << (31 - qf)));      /* floor(S / 2^QF) */
+    const uint32_t Sl = (uint32_t)((int64_t)S - (int64_t)Sh * (INT64_C(1) << qf));
+    /* (Sl q + 2^(QF-1)) >>> QF with |Sl q| < 2^14: offset 2^15 keeps the shift non-negative */
+    const uint32_t lo_off = (qf ? (1u << (qf - 1)) : 0u) + (1u << 15);
+    const uint32_t lo_sub = (1u << 15) >> qf;
+    const uint32_t rs = r ? r : 0u, rsub = r ? (1u << (31 - r)) : 0u;
+    uint32_t ovf = 0;
+    for (uint32_t j = 0; j < d; j++) {
+        uint32_t x = (uint32_t)X[j], qj = (uint32_t)q[j];
+        uint32_t low = ((uint32_t)((int32_t)Sl * q[j]) + lo_off) >> qf;
+        uint32_t delta = (uint32_t)Sh * qj + low - lo_sub;
+        /* X >>> r = ((X + 2^31) >> r) - 2^(31-r); r = 0: no regularisation */
+        uint32_t reg = r ? ((x ^ 0x80000000u) >> rs) - rsub : 0u;
+        uint32_t a = x - reg;
+        uint32_t v = a - delta;
+        uint32_t o = ((a ^ delta) & (a ^ v)) >> 31; /* signed overflow of a - delta */
+        ovf |= o;
+        X[j] = o ? (int32_t)(0x7FFFFFFFu + (a >> 31)) : (int32_t)v;
+    }
+    return ovf;
+}
+
+/* Update of one sample: the 32-bit form where it applies, else the 64-bit one. */
+static uint32_t apply_update(int32_t *X, const int32_t *q, uint32_t d, int32_t S, unsigned qf,
+                             unsigned r)
+{
+    if (qf <= 7 && S != INT32_MIN)
+        return update_qb32(X, q, d, S, qf, r);
+    return update(X, q, d, S, qf, r);
 }
 
 /* ------------------------------------------------------------------------------ scalar */
@@ -381,7 +511,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
             if ((uint64_t)m >= sd + 1) { /* update of sample m - S_d - 1 */
                 uint32_t k = (uint32_t)(m - sd - 1), slot = k % slots;
                 if (ringS[slot] != 0 || r != 0)
-                    sat |= update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);
+                    sat |= apply_update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);
             }
             const uint64_t *w = buf + (size_t)m * W;
             uint32_t slot = m % slots;
@@ -413,7 +543,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
         for (uint64_t k = n > sd ? n - sd : 0; k < n; k++) { /* remaining updates, in order */
             uint32_t slot = (uint32_t)(k % slots);
             if (ringS[slot] != 0 || r != 0)
-                sat |= update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);
+                sat |= apply_update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);
         }
         memcpy(models + (size_t)e * d, X, (size_t)d * sizeof(int32_t));
         status->epoch_count = e + 1;

@@ -189,8 +189,64 @@ static void test_kernels(void)
             sat_exp |= c != v;
             X2[j] = (int32_t)c;
         }
+        int32_t X3[N];
+        memcpy(X3, X, sizeof X);
         uint32_t sat = update(X, q, N, S, qf, r);
         CHECK(sat == sat_exp && memcmp(X, X2, sizeof X) == 0, "update trial %d", trial);
+        uint32_t sat3 = apply_update(X3, q, N, S, qf, r); /* 32-bit form where it applies */
+        CHECK(sat3 == sat_exp && memcmp(X3, X2, sizeof X) == 0, "apply_update trial %d", trial);
+    }
+}
+
+/* unpack() (vector code) against a lane-by-lane extraction, padding lanes full of garbage */
+static void test_unpack(void)
+{
+    const uint32_t bitss[] = {0, 1, 2, 4, 8};
+    uint64_t w[130];
+    int32_t q[8200], exp[8200];
+    for (int trial = 0; trial < 3000; trial++) {
+        uint32_t bits = bitss[trial % 5];
+        uint32_t d = 1 + (uint32_t)(rnd64() % (trial % 50 == 0 ? 8192 : 300));
+        int sgn = (int)(rnd64() & 1);
+        uint32_t V = values_per_word(bits), lw = bits ? bits : 32;
+        uint32_t D = (d + V - 1) / V;
+        if (D > 130)
+            d = 130 * V, D = 130;
+        int want_bad = trial % 4 == 0;
+        uint32_t exp_bad = 0;
+        for (uint32_t i = 0; i < D; i++) {
+            uint64_t x = 0;
+            for (uint32_t l = 0; l < V; l++) {
+                uint32_t j = i * V + l;
+                uint64_t code;
+                if (bits == 0)
+                    code = (uint32_t)rnd64() & 0xC3FFFFFFu; /* |v| < 2^8 mostly, some NaN/big */
+                else if (j >= d || (want_bad && rnd64() % 64 == 0))
+                    code = rnd64() & ((1u << bits) - 1); /* any code, > L allowed */
+                else
+                    code = rnd64() % ((1u << (bits - 1)) + 1);
+                x |= code << (lw * l);
+                if (j < d) {
+                    if (bits == 0) {
+                        int e = 0;
+                        exp[j] = zml_smp2fix((uint32_t)code, &e);
+                        exp_bad |= (uint32_t)e;
+                    } else {
+                        uint32_t L = 1u << (bits - 1);
+                        exp_bad |= code > L;
+                        exp[j] = sgn ? 2 * (int32_t)code - (int32_t)L : (int32_t)code;
+                    }
+                }
+            }
+            w[i] = x;
+        }
+        uint32_t bad = unpack(bits, w, d, sgn, q);
+        CHECK((bad != 0) == (exp_bad != 0), "unpack bits %u d %u: bad %u expected %u", bits, d,
+              bad, exp_bad);
+        if (!exp_bad) {
+            int same = memcmp(q, exp, d * sizeof *q) == 0;
+            CHECK(same, "unpack bits %u d %u sgn %d values", bits, d, sgn);
+        }
     }
 }
 
@@ -406,6 +462,7 @@ int main(void)
     test_fp();
     test_smp2fix_fast();
     test_kernels();
+    test_unpack();
     test_engine_runs();
     test_engine_api_errors();
     printf("fingerprint %016llx\n", (unsigned long long)fingerprint());
