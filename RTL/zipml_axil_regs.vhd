@@ -37,7 +37,7 @@
 --     handshake and RVALID rises the cycle after.
 --   - All outputs are driven from registers (no combinational path from an input to an output);
 --     VALID and READY outputs are low during reset.
---   - Throughput: one read per 2 cycles, one write per 3 cycles (ample for a control port).
+--   - Throughput: one read per 2 cycles, one write per 2 cycles (ample for a control port).
 --
 --   Reset: aresetn, synchronous, active low.
 ---------------------------------------------------------------------------------------------------
