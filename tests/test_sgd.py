@@ -345,3 +345,11 @@ def test_cpu_backend_refuses_wrong_precision():
     cfg = EngineConfig(bits=8, num_samples=1, num_features=2)
     with pytest.raises(ValueError, match="bits=4 cannot run a bits=8"):
         b.run(cfg, np.zeros(2, dtype=np.uint64))
+
+
+def test_top_level_names():
+    import zipml
+    from zipml import ZipML_SGD as Z2, ZipMLClassifier, ZipMLRegressor  # noqa: F401
+    assert Z2 is ZipML_SGD and zipml.get_backend is backends.get_backend
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        zipml.nope
