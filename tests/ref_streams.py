@@ -215,3 +215,26 @@ def fix2flt_operands(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
     A = np.concatenate([A, T, Z])
     F = rng.choice(np.array([23, 24, 25, 27, 30, 46, 0, 60], np.int64), A.size)
     return A, F
+
+
+def check_pack(bits: int, d: int, codes, labels, codes_b=None) -> bool:
+    """If ``zipml.pack`` exists, assert that ``pack()`` and :func:`encode_stream` give the
+    same words (zero padding, zero reserved bits). Returns False when there is no packer."""
+    try:
+        from zipml.pack import pack
+    except ImportError:
+        return False
+    codes = np.asarray(codes, np.uint64).reshape(-1, d)
+    lab = np.asarray(labels, np.uint32).view(np.float32)
+    if bits == 0:
+        data = codes.astype(np.uint32).view(np.float32)
+        data_b = None
+    else:
+        data = codes.astype(np.uint8)
+        data_b = None if codes_b is None else np.asarray(codes_b, np.uint8).reshape(-1, d)
+    got = pack(data, lab, bits, data_b=data_b, validate=False)
+    want = encode_stream(bits, d, codes, labels, codes_b)
+    assert got.dtype == np.uint64 and np.array_equal(got, want), (
+        f"zipml.pack.pack and the test encoder disagree for bits={bits}, d={d}: first word "
+        f"index {int(np.nonzero(got != want)[0][0]) if got.shape == want.shape else 'shape'}")
+    return True

@@ -22,10 +22,10 @@ cengine = pytest.importorskip(
     "zipml.cengine", reason="zipml.cengine (the C engine binding) is not available/built")
 
 try:
-    from ref_streams import (encode_stream, f32, fix2flt_operands, fp_operand_pairs,
+    from ref_streams import (check_pack, encode_stream, f32, fix2flt_operands, fp_operand_pairs,
                              fp_unary_operands, random_codes, random_labels)
 except ImportError:  # tests/ imported as a package
-    from tests.ref_streams import (encode_stream, f32, fix2flt_operands, fp_operand_pairs,
+    from tests.ref_streams import (check_pack, encode_stream, f32, fix2flt_operands, fp_operand_pairs,
                                    fp_unary_operands, random_codes, random_labels)
 
 N_FP = 100_000
@@ -173,6 +173,7 @@ def _build(case):
         hi = rng.integers(0, 1 << 32, cfg.num_samples, dtype=np.uint64)
         rows.append(encode_stream(cfg.bits, cfg.num_features, a, labels, b, pad=pad,
                                   label_hi=hi))
+        check_pack(cfg.bits, cfg.num_features, a, labels, b)   # the packer, cross-checked
     stream = np.stack(rows) if case["rows"] else rows[0]
     init = None
     if cfg.keep_model:
@@ -269,6 +270,7 @@ def test_data_errors_match(bits, loss, kind, seed):
                 a[bad_sample, j] = badcode
                 labels[bad_sample] = 0x7FC00000
         rows.append(encode_stream(bits, d, a, labels, b))
+        check_pack(bits, d, a, labels, b)
     c, r = _compare(cfg, np.stack(rows))
     want = E["ERR_BAD_LABEL"] if kind.startswith("label") else E["ERR_BAD_SAMPLE"]
     assert (r.error, r.error_info, r.models.shape[0]) == (want, bad_sample, bad_epoch)

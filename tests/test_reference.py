@@ -13,9 +13,9 @@ from zipml import spec
 from zipml.config import EngineConfig
 
 try:
-    from ref_streams import encode_stream, f32, random_problem
+    from ref_streams import check_pack, encode_stream, f32, random_codes, random_problem
 except ImportError:  # tests/ imported as a package
-    from tests.ref_streams import encode_stream, f32, random_problem
+    from tests.ref_streams import check_pack, encode_stream, f32, random_codes, random_problem
 
 E = spec.ERR
 
@@ -703,3 +703,24 @@ def test_bad_arguments():
         R.run_reference(cfg, np.zeros(4, np.uint64), schedule="fast")
     with pytest.raises(ValueError, match="bits"):
         R.run_reference(cfg.with_(bits=3), np.zeros(4, np.uint64))
+
+
+def test_pack_matches_independent_encoder():
+    """zipml.pack.pack (another helper's packer) against the encoder of tests/ref_streams.py,
+    which builds every word lane by lane with shifts: d = 1, d not a multiple of V, d a
+    multiple of V, double sampling, NaN/inf labels and codes > L with validate=False."""
+    pytest.importorskip("zipml.pack", reason="zipml.pack not written yet")
+    rng = np.random.default_rng(30)
+    for bits in spec.PRECISIONS:
+        V = 2 if bits == 0 else 64 // bits
+        for d in sorted({1, 2, V - 1 if V > 2 else 3, V, V + 1, 2 * V + 3, 37}):
+            for ds in ((False, True) if bits else (False,)):
+                n = int(rng.integers(1, 6))
+                if bits == 0:
+                    a = rng.integers(0, 1 << 32, (n, d), dtype=np.uint64)   # any bit pattern
+                else:
+                    a = rng.integers(0, 1 << bits, (n, d), dtype=np.uint64)  # codes > L too
+                bb = rng.integers(0, 1 << bits, (n, d), dtype=np.uint64) if ds else None
+                labels = rng.integers(0, 1 << 32, n, dtype=np.uint64).astype(np.uint32)
+                labels[0] = 0x7FC00000
+                assert check_pack(bits, d, a, labels, bb)
