@@ -27,6 +27,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "demo": "zipml.commands.demo",
     "train": "zipml.commands.train",
+    "synth": "zipml.commands.synth",
 }
 
 

@@ -1,0 +1,147 @@
+"""Open-source synthesis of the engine: ``ghdl synth`` -> Verilog -> Yosys ``synth_xilinx``.
+
+Used by ``zipml synth`` (resource report against the xc7z020) and by the Verilator fast
+simulation path (which compiles the same Verilog), so that what is simulated is what was
+synthesised.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import rtl, spec
+
+#: Zynq-7020 (xc7z020clg400-1) capacity.
+XC7Z020 = {"LUT": 53200, "FF": 106400, "BRAM36": 140, "DSP48": 220}
+#: Targets of the RTL issue (fraction of the device).
+TARGETS = {"LUT": 0.60, "BRAM36": 0.70, "DSP48": 0.80}
+BUILD = spec.ROOT / "build" / "synth"
+
+
+class ToolMissing(RuntimeError):
+    pass
+
+
+def _need(tool: str, hint: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        raise ToolMissing(f"{tool} not found on PATH ({hint})")
+    return path
+
+
+def rtl_digest(bits: int, flow: str = "synth") -> str:
+    """Hash of the manifest files' contents for a precision (cache key)."""
+    h = hashlib.sha256()
+    for p in rtl.manifest(bits, flow):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def ghdl_verilog(bits: int, max_dim: int, out_dir: Path | None = None, *,
+                 fifo_words: int | None = None, flow: str = "synth") -> Path:
+    """Synthesise the engine with GHDL and write it as Verilog; returns the ``.v`` path.
+
+    The result is cached under ``build/synth/`` by precision, dimension and RTL content.
+    """
+    spec.check_bits(bits)
+    if max_dim % 64 or not 64 <= max_dim <= spec.MAX_DIM_LIMIT:
+        raise ValueError(f"max_dim must be a multiple of 64 in [64, {spec.MAX_DIM_LIMIT}], "
+                         f"got {max_dim}")
+    ghdl = _need("ghdl", "apt-get install ghdl")
+    files = rtl.manifest(bits, flow)
+    key = f"q{bits}_d{max_dim}" + (f"_f{fifo_words}" if fifo_words else "")
+    out_dir = Path(out_dir or BUILD / f"{key}_{rtl_digest(bits, flow)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    vfile = out_dir / f"{spec.TOP_ENTITY}.v"
+    if vfile.exists() and vfile.stat().st_size:
+        return vfile
+    work = out_dir / "ghdl"
+    work.mkdir(exist_ok=True)
+    common = ["--std=08", "-frelaxed", f"--workdir={work}"]
+    _run([ghdl, "-a", *common, *map(str, files)], "ghdl -a")
+    generics = [f"-gG_BITS={bits}", f"-gG_MAX_DIM={max_dim}"]
+    if fifo_words:
+        generics.append(f"-gG_FIFO_WORDS={fifo_words}")
+    res = _run([ghdl, "synth", *common, *generics, "--out=verilog", spec.TOP_ENTITY],
+               "ghdl synth")
+    log = res.stderr
+    (out_dir / "ghdl_synth.log").write_text(log)
+    if re.search(r"latch", log, re.IGNORECASE):
+        raise RuntimeError(f"ghdl synth inferred a latch (see {out_dir / 'ghdl_synth.log'})")
+    tmp = vfile.with_suffix(".v.tmp")
+    tmp.write_text(res.stdout)
+    tmp.replace(vfile)
+    return vfile
+
+
+def _run(cmd, what):
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode:
+        raise RuntimeError(f"{what} failed (exit {res.returncode}):\n{res.stderr[-4000:]}")
+    return res
+
+
+@dataclass
+class Resources:
+    bits: int
+    max_dim: int
+    cells: dict
+
+    @property
+    def used(self) -> dict:
+        c = self.cells
+        lut = sum(v for k, v in c.items() if re.fullmatch(r"LUT[1-6]", k))
+        # LUT RAM / shift registers occupy LUTs too (SLICEM); count them in the LUT figure.
+        lut += sum(v for k, v in c.items() if k.startswith(("RAM32", "RAM64", "RAM128",
+                                                               "RAM256", "SRL")))
+        ff = sum(v for k, v in c.items() if re.fullmatch(r"FD[A-Z]*", k))
+        bram = c.get("RAMB36E1", 0) + 0.5 * c.get("RAMB18E1", 0)
+        dsp = c.get("DSP48E1", 0)
+        return {"LUT": lut, "FF": ff, "BRAM36": bram, "DSP48": dsp}
+
+    def table(self) -> str:
+        used = self.used
+        lines = [f"zipml_sgd_engine Q{self.bits}, G_MAX_DIM={self.max_dim}, "
+                 f"yosys synth_xilinx -family xc7 (xc7z020clg400-1)",
+                 f"{'resource':<8} {'used':>9} {'available':>10} {'util':>7} {'target':>7}  ok"]
+        for k, avail in XC7Z020.items():
+            u = used[k]
+            frac = u / avail
+            tgt = TARGETS.get(k)
+            ok = "" if tgt is None else ("PASS" if frac <= tgt else "MISS")
+            lines.append(f"{k:<8} {u:>9g} {avail:>10} {100 * frac:>6.1f}% "
+                         f"{'' if tgt is None else f'{100 * tgt:.0f}%':>7}  {ok}")
+        return "\n".join(lines)
+
+    def meets_targets(self) -> bool:
+        used = self.used
+        return all(used[k] / XC7Z020[k] <= t for k, t in TARGETS.items())
+
+
+def yosys_resources(bits: int, max_dim: int = spec.DEFAULT_MAX_DIM, *,
+                    vfile: Path | None = None) -> Resources:
+    """Map the engine to 7-series cells with Yosys and count them."""
+    yosys = _need("yosys", "apt-get install yosys")
+    vfile = vfile or ghdl_verilog(bits, max_dim)
+    out = vfile.parent / "yosys_stat.json"
+    log = vfile.parent / "yosys.log"
+    if not out.exists():
+        script = (f"read_verilog {vfile}; synth_xilinx -family xc7 -top {spec.TOP_ENTITY}; "
+                  f"tee -q -o {out} stat -json")
+        res = subprocess.run([yosys, "-q", "-l", str(log), "-p", script],
+                             capture_output=True, text=True)
+        if res.returncode:
+            raise RuntimeError(f"yosys failed (exit {res.returncode}), log {log}:\n"
+                               f"{res.stderr[-4000:]}")
+    import json
+    data = json.loads(out.read_text())
+    mod = data["modules"].get(f"\\{spec.TOP_ENTITY}") or data["modules"].get(spec.TOP_ENTITY)
+    if mod is None:       # flattened design: take the design total
+        mod = data.get("design", {})
+    cells = {k.lstrip("\\$"): int(v) for k, v in mod.get("num_cells_by_type", {}).items()}
+    return Resources(bits, max_dim, cells)
