@@ -13,6 +13,16 @@ correct rather than fast. Every rule of the text maps to a few lines here:
   model word read once for both purposes) and in the "sequential" form of the text. The tests
   check that the two agree, which checks the equivalence the specification claims.
 
+Readings of the text where it is silent (also listed in the tests):
+
+* data errors are detected word by word in stream order (copy A, copy B, label); within one
+  word the content error (ERR_BAD_LABEL / ERR_BAD_SAMPLE) wins over a tlast error, the lower
+  code first as for the configuration errors of 7.4;
+* SAMPLE_COUNT after a data error counts the samples of the run before the bad one; SAT after a
+  data error is whatever the samples before it produced (not compared across engines, since a
+  pipeline may or may not have finished the scalar of the last samples);
+* ERR_ABORTED needs a host write during a run and has no meaning here.
+
 It is meant for small problems (a few hundred samples and features); the C engine
 (``zipml.cengine``) is the fast implementation and is checked bit for bit against this one.
 
@@ -340,6 +350,9 @@ class _Params:
             raise ValueError(f"max_dim must be in [1, {spec.MAX_DIM_LIMIT}], got {max_dim!r}")
         self.bits = int(cfg.bits)
         self.max_dim = int(max_dim)
+        if fifo_words is not None and (isinstance(fifo_words, bool) or not isinstance(
+                fifo_words, (int, np.integer)) or not 0 <= fifo_words <= 0xFFFFFFFF):
+            raise ValueError(f"fifo_words must be an integer in [0, 2^32), got {fifo_words!r}")
         self.fifo_words = (_default_fifo_words(self.bits, self.max_dim) if fifo_words is None
                            else int(fifo_words))
         self.loss = spec.LOSSES.get(cfg.loss, -1)  # -1: a reserved LOSS encoding
