@@ -26,6 +26,9 @@ U32 = np.uint32
 
 N_RANDOM = int(os.environ.get("ZIPML_FP_N", "100000"))
 SEED = int(os.environ.get("ZIPML_FP_SEED", "20261122"))
+XILINX = os.environ.get("ZIPML_FP_XILINX", "0") == "1"   # bench runs the G_FP_XILINX branch
+N_GLUE = min(N_RANDOM, 20000)   # random operations of the (stand-in) Xilinx glue runs
+XLNX_STUB = Path(__file__).resolve().parent / "xlnx_stub"
 N_GAPPY = 3000          # first operations driven with random gaps in in_valid
 
 
@@ -55,6 +58,14 @@ def fp_sources() -> list[Path]:
     if not files:
         raise FileNotFoundError(f"{rtl.MANIFEST}: no fp/ files listed")
     return files
+
+
+def glue_sources(op: str) -> list[Path]:
+    """FP files plus the simulation stand-in of core ``xlnx_fp_<op>`` and the configuration
+    ``zipml_fp_<op>_xlnx_stub`` that binds the wrapper's core instance to it, instantiated with
+    G_FP_XILINX = true by the test top ``zipml_fp_<op>_xlnx_tb``."""
+    files = fp_sources()
+    return files + [XLNX_STUB / f"xlnx_fp_{op}.vhd"]
 
 
 def check_synth(entity: str, workdir: Path) -> str:
