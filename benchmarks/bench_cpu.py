@@ -7,11 +7,14 @@ Prints side by side the epoch time and test accuracy of
   (stochastic rounding);
 * the float64 numpy reference loop (the 2017 software path: one ``np.dot`` and one vector
   update per sample in a Python loop);
-* scikit-learn ``SGDClassifier(loss="squared_hinge", max_iter=10, tol=None)``;
+* scikit-learn ``SGDClassifier(loss="squared_hinge", max_iter=10, tol=None)``, fastest epoch
+  time and median test accuracy over ``random_state`` 0..4 (its last iterate depends strongly
+  on the shuffling seed here);
 * the memory-bandwidth bound of every precision: bytes the engine reads per epoch divided by
   the single-thread read bandwidth measured in the same run (numpy sum over a 256 MiB array);
 
-then the targets with PASS/MISS. Usage::
+then the targets with PASS/MISS. Timings are best-of-N (the engine runs ``--repeats`` times)
+because a shared machine adds noise only upwards. Usage::
 
     python3 benchmarks/bench_cpu.py [--epochs 10] [--ref-epochs 10] [--json out.json]
 
@@ -125,6 +128,11 @@ def main(argv=None):
     ap.add_argument("--data", default=DATA_DIR)
     ap.add_argument("--json", help="also write the results as JSON")
     ap.add_argument("--seed", type=int, default=0, help="stochastic rounding seed")
+    ap.add_argument("--sk-seeds", type=int, default=5,
+                    help="scikit-learn runs (random_state 0..N-1): fastest epoch time and "
+                         "median accuracy reported")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="engine runs per precision; the fastest is reported")
     args = ap.parse_args(argv)
     if not all(os.path.isfile(os.path.join(args.data, f)) for fs in FILES.values() for f in fs):
         print(f"Fashion-MNIST not found in {args.data}. Install it with:\n"
@@ -164,28 +172,36 @@ def main(argv=None):
         Z.b_binarize(0)
         Z._build_stream(E)
         prep = time.perf_counter() - t
-        t = time.perf_counter()
-        hist = Z.L2SVM_SGD(E, step, 1.0, 1.0, 0, 1)
-        total = time.perf_counter() - t
+        total = float("inf")
+        for _ in range(args.repeats):          # best of N: the machine may be shared
+            t = time.perf_counter()
+            hist = Z.L2SVM_SGD(E, step, 1.0, 1.0, 0, 1)
+            total = min(total, time.perf_counter() - t)
         name = f"Q{bits}"
         results[name] = dict(epoch_s=total / E, acc=accuracy(Ate, yte, hist[:, -1]),
                              bytes=Z.bytes_per_epoch, prep_s=prep, rounding=rounding,
                              bound_s=Z.bytes_per_epoch / bw,
                              staleness=int(Z.last_result.staleness))
 
-    clf = SGDClassifier(loss="squared_hinge", max_iter=E, tol=None, random_state=0)
-    t = time.perf_counter()
+    # SGDClassifier's last iterate depends strongly on its shuffling seed on this task
+    # (test accuracy 0.90 .. 0.96 for seeds 0..2): report the median over --sk-seeds seeds
     import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf.fit(Xtr, ytr)
-    sk_total = time.perf_counter() - t
-    results["sklearn"] = dict(epoch_s=sk_total / E, acc=float(clf.score(Xte, yte)))
+    sk_t, sk_acc = [], []
+    for seed in range(args.sk_seeds):
+        clf = SGDClassifier(loss="squared_hinge", max_iter=E, tol=None, random_state=seed)
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(Xtr, ytr)
+        sk_t.append((time.perf_counter() - t) / E)
+        sk_acc.append(float(clf.score(Xte, yte)))
+    results["sklearn"] = dict(epoch_s=float(np.min(sk_t)), acc=float(np.median(sk_acc)),
+                              acc_min=min(sk_acc), acc_max=max(sk_acc), seeds=args.sk_seeds)
 
     R = args.ref_epochs
     if R > 0:
         hist, times = numpy_reference(Atr, ytr, R, step)
-        results["numpy-ref"] = dict(epoch_s=float(np.mean(times)), acc=accuracy(Ate, yte,
+        results["numpy-ref"] = dict(epoch_s=float(np.min(times)), acc=accuracy(Ate, yte,
                                                                                 hist[-1]),
                                     epochs=R)
 
@@ -199,10 +215,16 @@ def main(argv=None):
                   f"{r['epoch_s'] / r['bound_s']:>8.2f} {r['bytes']:>12,d} "
                   f"{r['staleness']:>4d} {100 * r['acc']:>8.2f}%")
         else:
-            label = "sklearn" if name == "sklearn" else f"numpy-ref ({r['epochs']} ep)"
+            label = (f"sklearn ({r['seeds']} seeds)" if name == "sklearn"
+                     else f"numpy-ref ({r['epochs']} ep)")
             print(f"{label:<21} {1e3 * r['epoch_s']:>9.2f} {'':>9} {'':>8} {'':>12} {'':>4} "
                   f"{100 * r['acc']:>8.2f}%")
-    print("(engine epoch time: one engine run of all epochs / epochs, packing excluded: "
+    sk = results["sklearn"]
+    print(f"(sklearn test accuracy over seeds 0..{sk['seeds'] - 1}: {100 * sk['acc_min']:.2f} .. "
+          f"{100 * sk['acc_max']:.2f} %)")
+    print(f"(epoch times are best-of: engine {args.repeats} runs of all epochs / epochs, "
+          f"sklearn fastest of {sk['seeds']} fits / epochs, numpy-ref fastest epoch)")
+    print("(engine packing excluded: "
           + ", ".join(f"{n} packing {1e3 * r['prep_s']:.0f} ms" for n, r in results.items()
                       if "prep_s" in r) + ")")
 
