@@ -4,7 +4,9 @@
 
 Data: /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist), 60,000 x 784 pixels
 / 255 plus a bias column (d = 785); Qb codes by nearest rounding (unsigned). L2-SVM with
-binarized labels. Prints the best of ``--repeat`` runs, per epoch, single thread.
+binarized labels. Prints the best of ``--repeat`` runs, per epoch, single thread: wall time and
+the CPU time of the calling thread (the C engine runs in it; on a loaded machine the CPU time is
+the better measure of the engine itself).
 """
 from __future__ import annotations
 
@@ -63,16 +65,18 @@ def main():
         stream = pack(bits, a, y)
         cfg = EngineConfig(bits=bits, num_samples=n, num_features=d, num_epochs=args.epochs,
                            loss="svm", step_size=2.0**-10, binarize=True, binarize_value=0.0)
-        best = float("inf")
+        best = cpu = float("inf")
         for _ in range(args.repeat):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             res = cengine.run_engine(cfg, stream).raise_for_error()
             best = min(best, time.perf_counter() - t)
+            cpu = min(cpu, time.thread_time() - c)
         x = res.models[-1].astype(np.float64) * 2.0**-23
         scale = 1.0 if bits == 0 else float(1 << (bits - 1))
         feats = a.astype(np.float64) / 255.0
         acc = np.mean((feats @ x > 0) == (y == 0))
-        print(f"Q{bits}: {stream.nbytes / 1e6:7.1f} MB/epoch  {best / args.epochs * 1e3:7.2f} ms/epoch"
+        print(f"Q{bits}: {stream.nbytes / 1e6:7.1f} MB/epoch  wall {best / args.epochs * 1e3:7.2f}"
+              f" ms/epoch  cpu {cpu / args.epochs * 1e3:7.2f} ms/epoch"
               f"  ({stream.nbytes / (best / args.epochs) / 1e9:5.2f} GB/s)  S_d={res.staleness}"
               f"  sat={res.sat}  train acc {acc:.4f}", flush=True)
 

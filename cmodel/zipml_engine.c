@@ -378,6 +378,74 @@ ZML_HOT static uint32_t update_qb32(int32_t *restrict X, const int32_t *restrict
     return ovf;
 }
 
+/* Fused passes (the hardware does the same, section 6): apply the update of sample k (values
+ * qk, step S) and, with the updated model, accumulate the dot product of sample m (values qm).
+ * Each lane is computed exactly as in update_qb32 / update and dot_qb / dot_q0. */
+ZML_HOT static int64_t fused_qb32(int32_t *restrict X, const int32_t *restrict qk,
+                                  const int32_t *restrict qm, uint32_t d, int32_t S, unsigned qf,
+                                  unsigned r, uint32_t *sat)
+{
+    const int32_t Sh = (int32_t)((((int64_t)S + (INT64_C(1) << 31)) >> qf)
+                                 - (INT64_C(1) << (31 - qf)));
+    const uint32_t Sl = (uint32_t)((int64_t)S - (int64_t)Sh * (INT64_C(1) << qf));
+    const uint32_t lo_off = (qf ? (1u << (qf - 1)) : 0u) + (1u << 15);
+    const uint32_t lo_sub = (1u << 15) >> qf;
+    const uint32_t rsub = r ? (1u << (31 - r)) : 0u;
+    uint32_t ovf = 0;
+    int64_t acc = 0;
+    for (uint32_t j = 0; j < d; j++) {
+        uint32_t x = (uint32_t)X[j], qj = (uint32_t)qk[j];
+        uint32_t low = ((uint32_t)((int32_t)Sl * qk[j]) + lo_off) >> qf;
+        uint32_t delta = (uint32_t)Sh * qj + low - lo_sub;
+        uint32_t reg = r ? ((x ^ 0x80000000u) >> r) - rsub : 0u;
+        uint32_t a = x - reg;
+        uint32_t v = a - delta;
+        uint32_t o = ((a ^ delta) & (a ^ v)) >> 31;
+        int32_t xn = o ? (int32_t)(0x7FFFFFFFu + (a >> 31)) : (int32_t)v;
+        ovf |= o;
+        X[j] = xn;
+        acc += (int64_t)xn * qm[j];
+    }
+    *sat |= ovf;
+    return acc;
+}
+
+ZML_HOT static int64_t fused_q0(int32_t *restrict X, const int32_t *restrict qk,
+                                const int32_t *restrict qm, uint32_t d, int32_t S, unsigned r,
+                                uint32_t *sat)
+{
+    const uint64_t off = (UINT64_C(1) << 62) + (UINT64_C(1) << 22);
+    const int64_t offq = INT64_C(1) << 39;
+    const unsigned rr = r ? r : 63;
+    const int64_t offr = r ? (int64_t)(UINT64_C(1) << (31 - r)) : 0;
+    uint32_t ovf = 0;
+    uint64_t acc = 0;
+    for (uint32_t j = 0; j < d; j++) {
+        int64_t x = X[j];
+        int64_t delta = (int64_t)(((uint64_t)((int64_t)S * qk[j]) + off) >> 23) - offq;
+        int64_t reg = (int64_t)(((uint64_t)(x + (INT64_C(1) << 31))) >> rr) - offr;
+        int64_t v = x - reg - delta;
+        int64_t c = v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v);
+        ovf |= (uint32_t)(c != v);
+        X[j] = (int32_t)c;
+        acc += ((uint64_t)(c * qm[j]) + off) >> 23;
+    }
+    *sat |= ovf;
+    return (int64_t)(acc - ((uint64_t)d << 39));
+}
+
+/* Update of sample k, then the dot product of sample m with the updated model. */
+static int64_t update_and_dot(uint32_t bits, int32_t *X, const int32_t *qk, const int32_t *qm,
+                              uint32_t d, int32_t S, unsigned qf, unsigned r, uint32_t *sat)
+{
+    if (bits == 0)
+        return fused_q0(X, qk, qm, d, S, r, sat);
+    if (S != INT32_MIN)
+        return fused_qb32(X, qk, qm, d, S, qf, r, sat);
+    *sat |= update(X, qk, d, S, qf, r);
+    return dot_qb(X, qm, d);
+}
+
 /* Update of one sample: the 32-bit form where it applies, else the 64-bit one. */
 static uint32_t apply_update(int32_t *X, const int32_t *q, uint32_t d, int32_t S, unsigned qf,
                              unsigned r)
@@ -469,9 +537,10 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     if (keep && model_init && (uint64_t)model_init_len < d)
         return ZML_API_MODEL_INIT;
 
-    /* Ring of pending samples: sample m lives in slot m % slots until its update. */
+    /* Ring of pending samples: sample m lives in slot m % slots until its update, which is
+     * fused with the dot product of sample m + S_d + 1: both must be held at once. */
     const uint64_t sd = sd32;
-    const uint32_t slots = (uint32_t)(sd + 1 < n ? sd + 1 : n);
+    const uint32_t slots = (uint32_t)(sd + 2 < n ? sd + 2 : n);
     const size_t dpad = ((size_t)d + 15u) & ~(size_t)15u;
     const uint64_t bytes = ((uint64_t)slots + 2) * dpad * sizeof(int32_t)
                            + (uint64_t)slots * sizeof(int32_t);
@@ -508,11 +577,14 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
         const uint64_t *buf = stream + (num_buffers == 1 ? 0 : (size_t)e * epoch_words);
 
         for (uint32_t m = 0; m < n; m++) {
-            if ((uint64_t)m >= sd + 1) { /* update of sample m - S_d - 1 */
-                uint32_t k = (uint32_t)(m - sd - 1), slot = k % slots;
-                if (ringS[slot] != 0 || r != 0)
-                    sat |= apply_update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);
+            /* the update of sample k = m - S_d - 1 is due before the dot product of m */
+            uint32_t kslot = 0;
+            int pending = 0;
+            if ((uint64_t)m >= sd + 1) {
+                kslot = (uint32_t)((m - sd - 1) % slots);
+                pending = ringS[kslot] != 0 || r != 0; /* else it changes nothing */
             }
+            const int32_t *qk = ring + (size_t)kslot * dpad;
             const uint64_t *w = buf + (size_t)m * W;
             uint32_t slot = m % slots;
             int32_t *qb = ring + (size_t)slot * dpad; /* the values the update will use */
@@ -520,18 +592,19 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
             uint32_t y, bad = unpack(bits, w, d, sgn, qdot);
             if (ds)
                 bad |= unpack(bits, w + D, d, sgn, qb);
-            if (bad) {
-                err = ZML_ERR_BAD_SAMPLE;
-                info = m;
-                break;
-            }
-            uint32_t lerr = label(&c, (uint32_t)w[W - 1], &y); /* bits 31..0 of the label word */
-            if (lerr) {
+            uint32_t lerr = bad ? ZML_ERR_BAD_SAMPLE : label(&c, (uint32_t)w[W - 1], &y);
+            if (lerr) { /* bits 31..0 of the label word were bad, or a lane before them */
+                if (pending) /* the sequential form applies it before taking sample m */
+                    sat |= apply_update(X, qk, d, ringS[kslot], qf, r);
                 err = lerr;
                 info = m;
                 break;
             }
-            int64_t acc = bits == 0 ? dot_q0(X, qdot, d) : dot_qb(X, qdot, d);
+            int64_t acc;
+            if (pending)
+                acc = update_and_dot(bits, X, qk, qdot, d, ringS[kslot], qf, r, &sat);
+            else
+                acc = bits == 0 ? dot_q0(X, qdot, d) : dot_qb(X, qdot, d);
             uint32_t z = zml_fix2flt(acc, bits == 0 ? ZML_MODEL_FRAC_BITS : ZML_MODEL_FRAC_BITS + qf);
             int s_sat = 0;
             ringS[slot] = zml_flt2fix(scalar_step(&c, z, y), &s_sat);
