@@ -3,8 +3,9 @@
 #   make test   install everything the tests need (idempotent) and run the whole suite
 #
 # Debian packages the tests need. Installed only when missing (apt-get update runs once,
-# only then). Add packages here, one word each.
-APT_PACKAGES ?= yosys libsvm-tools dataset-fashion-mnist gcc-arm-linux-gnueabihf
+# only then). ghdl and verilator are preinstalled on the development machines; listed so that
+# a fresh machine gets them too. Add packages here, one word each.
+APT_PACKAGES ?= yosys libsvm-tools dataset-fashion-mnist gcc-arm-linux-gnueabihf ghdl verilator
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
