@@ -42,25 +42,35 @@ void zml_libsvm_fill(const int64_t *rowptr, const int32_t *cols, const float *va
                      int64_t n_rows, int64_t d, float *x);
 """
 
-ffibuilder = FFI()
-ffibuilder.cdef(CDEF)
 _extra = shlex.split(os.environ.get("ZIPML_LIBSVM_CFLAGS", ""))
-ffibuilder.set_source(
-    "zipml._libsvm",
-    '#include "zipml_libsvm.h"',
-    sources=[str(CMODEL / "zipml_libsvm.c")],
-    include_dirs=[str(CMODEL)],
-    depends=[str(CMODEL / "zipml_libsvm.h")],
-    extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra"] + _extra,
-    extra_link_args=_extra,
-)
+
+
+def _make_builder(absolute: bool) -> FFI:
+    # setuptools (setup.py, run from the project root) wants source paths relative to
+    # setup.py; a direct build in a temporary directory needs absolute ones
+    base = CMODEL if absolute else Path("cmodel")
+    ffi = FFI()
+    ffi.cdef(CDEF)
+    ffi.set_source(
+        "zipml._libsvm",
+        '#include "zipml_libsvm.h"',
+        sources=[str(base / "zipml_libsvm.c")],
+        include_dirs=[str(base)],
+        depends=[str(base / "zipml_libsvm.h")],
+        extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra"] + _extra,
+        extra_link_args=_extra,
+    )
+    return ffi
+
+
+ffibuilder = _make_builder(absolute=Path.cwd().resolve() != ROOT)
 
 
 def build(tmpdir: str | os.PathLike | None = None) -> Path:
     """Compile the module in ``tmpdir`` (default ``build/cffi``), copy the library next to
     ``zipml/__init__.py`` and return its path."""
     tmp = Path(tmpdir) if tmpdir else ROOT / "build" / "cffi"
-    lib = Path(ffibuilder.compile(tmpdir=str(tmp), verbose=False))
+    lib = Path(_make_builder(absolute=True).compile(tmpdir=str(tmp), verbose=False))
     dest = ROOT / "zipml" / lib.name
     shutil.copyfile(lib, dest.with_suffix(".tmp"))
     os.replace(dest.with_suffix(".tmp"), dest)  # atomic: a running import never sees half a file
