@@ -149,7 +149,8 @@ package zipml_fp_pkg is
   --   CONFIG.C_Has_INVALID_OP      = true
   --   (all other flags false) -> m_axis_result_tuser is 2 bits wide.
   --
-  -- Reading of PG060 (Floating-Point Operator v7.1 product guide) for float-to-fixed:
+  -- Reading of PG060 (Floating-Point Operator v7.1 product guide) for float-to-fixed, from
+  -- recollection of the guide, NOT re-checked against its text here (see the last paragraph):
   --   * rounding is round-to-nearest-even, as required by ENGINE.md 2.3;
   --   * an operand whose rounded value does not fit the fixed-point result raises OVERFLOW, a
   --     NaN or infinite operand raises INVALID_OP; the data output in those cases is the core's
@@ -157,8 +158,8 @@ package zipml_fp_pkg is
   --     -2^31, NaN -> 0");
   --   * the flags occupy the low bits of m_axis_result_tuser in the order UNDERFLOW, OVERFLOW,
   --     INVALID_OP, DIVIDE_BY_ZERO, counting only the flags that are enabled.
-  --   The search tool of this project did not return the PG060 passages themselves (only the
-  --   table of contents), so the wrapper zipml_fp_flt2fix does not depend on the exact flag
+  --   The document search available to this project returned only PG060's table of contents,
+  --   not these passages, so the wrapper zipml_fp_flt2fix depends neither on the exact flag
   --   order nor on the core's data output for exceptional operands: it ORs both tuser bits and,
   --   in addition, classifies the operand itself (delayed alongside the core): NaN -> 0 without
   --   SAT; v >= 256, v < -256 or +-inf -> saturate by sign with SAT. In the Q8.23 range every
