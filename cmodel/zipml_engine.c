@@ -133,6 +133,17 @@ uint32_t zml_config_error(const zml_config *cfg, uint32_t *staleness)
  * Lane j of a word is bits B*j .. B*j+B-1 of the 64-bit value, whatever the host byte order. */
 typedef uint32_t zml_v8u __attribute__((vector_size(32)));
 typedef int32_t zml_v8i __attribute__((vector_size(32)));
+typedef uint32_t zml_v16u __attribute__((vector_size(64)));
+typedef int32_t zml_v16i __attribute__((vector_size(64)));
+
+/* q[0..15] = (k << sh) + off; bad |= (k > L) lane-wise */
+#define STORE16(q, k, sh, off, bad, L)                                                         \
+    do {                                                                                       \
+        zml_v16u k_ = (k);                                                                     \
+        zml_v16i v_ = (zml_v16i)(k_ << (sh)) + (off);                                          \
+        (bad) |= (zml_v16u)(k_ > (L));                                                         \
+        memcpy((q), &v_, sizeof v_);                                                           \
+    } while (0)
 
 /* q[0..7] = (k << sh) + off; bad |= (k > L) lane-wise */
 #define STORE8(q, k, sh, off, bad, L)                                                          \
@@ -180,12 +191,23 @@ ZML_HOT static uint32_t unpack_q8(const uint64_t *restrict w, uint32_t d, int sg
                                   int32_t *restrict q)
 {
     UNPACK_PROLOGUE(8)
-    const zml_v8u S = {0, 8, 16, 24, 0, 8, 16, 24};
-    for (uint32_t i = 0; i < full; i++) {
+    zml_v16u bad16 = {0};
+    const zml_v16u S = {0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24};
+    uint32_t i = 0;
+    for (; i + 2 <= full; i += 2) {
+        uint32_t a = (uint32_t)w[i], b = (uint32_t)(w[i] >> 32);
+        uint32_t c = (uint32_t)w[i + 1], e = (uint32_t)(w[i + 1] >> 32);
+        zml_v16u x = {a, a, a, a, b, b, b, b, c, c, c, c, e, e, e, e};
+        STORE16(q + (size_t)i * 8, (x >> S) & M, sh, off, bad16, L);
+    }
+    for (; i < full; i++) {
         uint32_t lo = (uint32_t)w[i], hi = (uint32_t)(w[i] >> 32);
         zml_v8u x = {lo, lo, lo, lo, hi, hi, hi, hi};
-        STORE8(q + (size_t)i * 8, (x >> S) & M, sh, off, bad, L);
+        const zml_v8u S8 = {0, 8, 16, 24, 0, 8, 16, 24};
+        STORE8(q + (size_t)i * 8, (x >> S8) & M, sh, off, bad, L);
     }
+    for (int t = 0; t < 16; t++)
+        bad[t & 7] |= bad16[t];
     UNPACK_EPILOGUE(8)
 }
 
@@ -193,13 +215,15 @@ ZML_HOT static uint32_t unpack_q4(const uint64_t *restrict w, uint32_t d, int sg
                                   int32_t *restrict q)
 {
     UNPACK_PROLOGUE(4)
-    const zml_v8u S = {0, 4, 8, 12, 16, 20, 24, 28};
+    zml_v16u bad16 = {0};
+    const zml_v16u S = {0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28};
     for (uint32_t i = 0; i < full; i++) {
         uint32_t lo = (uint32_t)w[i], hi = (uint32_t)(w[i] >> 32);
-        zml_v8u a = {lo, lo, lo, lo, lo, lo, lo, lo}, b = {hi, hi, hi, hi, hi, hi, hi, hi};
-        STORE8(q + (size_t)i * 16, (a >> S) & M, sh, off, bad, L);
-        STORE8(q + (size_t)i * 16 + 8, (b >> S) & M, sh, off, bad, L);
+        zml_v16u a = {lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi};
+        STORE16(q + (size_t)i * 16, (a >> S) & M, sh, off, bad16, L);
     }
+    for (int t = 0; t < 16; t++)
+        bad[t & 7] |= bad16[t];
     UNPACK_EPILOGUE(4)
 }
 
@@ -207,16 +231,18 @@ ZML_HOT static uint32_t unpack_q2(const uint64_t *restrict w, uint32_t d, int sg
                                   int32_t *restrict q)
 {
     UNPACK_PROLOGUE(2)
-    const zml_v8u S = {0, 2, 4, 6, 8, 10, 12, 14};
+    zml_v16u bad16 = {0};
+    const zml_v16u S = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
     for (uint32_t i = 0; i < full; i++) {
         uint32_t h[2] = {(uint32_t)w[i], (uint32_t)(w[i] >> 32)};
-        for (int k = 0; k < 2; k++) {
-            uint32_t x = h[k];
-            zml_v8u a = {x, x, x, x, x, x, x, x};
-            STORE8(q + (size_t)i * 32 + 16 * k, (a >> S) & M, sh, off, bad, L);
-            STORE8(q + (size_t)i * 32 + 16 * k + 8, (a >> (S + 16)) & M, sh, off, bad, L);
+        for (int t = 0; t < 2; t++) {
+            uint32_t x = h[t];
+            zml_v16u a = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+            STORE16(q + (size_t)i * 32 + 16 * t, (a >> S) & M, sh, off, bad16, L);
         }
     }
+    for (int t = 0; t < 16; t++)
+        bad[t & 7] |= bad16[t];
     UNPACK_EPILOGUE(2)
 }
 
@@ -224,17 +250,19 @@ ZML_HOT static uint32_t unpack_q1(const uint64_t *restrict w, uint32_t d, int sg
                                   int32_t *restrict q)
 {
     UNPACK_PROLOGUE(1)
-    const zml_v8u S = {0, 1, 2, 3, 4, 5, 6, 7};
+    const zml_v16u S = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    zml_v16u bad16 = {0}; /* stays 0: every 1-bit code is valid */
     for (uint32_t i = 0; i < full; i++) {
         uint32_t h[2] = {(uint32_t)w[i], (uint32_t)(w[i] >> 32)};
-        for (int k = 0; k < 2; k++) {
-            uint32_t x = h[k];
-            zml_v8u a = {x, x, x, x, x, x, x, x};
-            for (unsigned g = 0; g < 4; g++)
-                STORE8(q + (size_t)i * 64 + 32 * k + 8 * g, (a >> (S + 8 * g)) & M, sh, off,
-                       bad, L);
+        for (int t = 0; t < 2; t++) {
+            uint32_t x = h[t];
+            zml_v16u a = {x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+            STORE16(q + (size_t)i * 64 + 32 * t, (a >> S) & M, sh, off, bad16, L);
+            STORE16(q + (size_t)i * 64 + 32 * t + 16, (a >> (S + 16)) & M, sh, off, bad16, L);
         }
     }
+    for (int t = 0; t < 16; t++)
+        bad[t & 7] |= bad16[t];
     UNPACK_EPILOGUE(1)
 }
 
