@@ -281,3 +281,29 @@ def test_other_bad_inputs():
     np.testing.assert_array_equal(pack(codes.astype(np.int64), [1, 1], 4), pack(codes, [1, 1], 4))
     with pytest.raises(ValueError, match=r"data\[0, 0\] = -1"):
         pack(np.array([[-1]]), [1], 4)
+
+
+# ----------------------------------------------------------------------------- property test
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from((0,) + BITS_Q), st.integers(0, 4), st.integers(1, 140), st.booleans(),
+       st.integers(0, 2**32 - 1))
+def test_pack_matches_slow_packer_random_shapes(bits, n, d, ds, seed):
+    rng = np.random.default_rng(seed)
+    ds = ds and bits > 0
+    if bits == 0:
+        data = rng.uniform(-256, 256, (n, d)).astype(np.float32)
+        b = None
+    else:
+        data = random_codes(rng, n, d, bits)
+        b = random_codes(rng, n, d, bits) if ds else None
+    y = rng.standard_normal(n)
+    got = pack(data, y, bits, data_b=b)
+    np.testing.assert_array_equal(got, slow_pack(data, y, bits, b))
+    r, rb, ry = unpack(got, bits, n, d, double_sampling=ds)
+    np.testing.assert_array_equal(r, data)
+    if ds:
+        np.testing.assert_array_equal(rb, b)

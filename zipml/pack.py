@@ -81,7 +81,7 @@ def _bytes_to_codes(b: np.ndarray, bits: int, d: int) -> np.ndarray:
     out = np.empty((rows, b.shape[1], per), dtype=np.uint8)
     for t in range(per):
         out[:, :, t] = (b >> np.uint8(bits * t)) & mask
-    return out.reshape(rows, -1)[:, :d].copy()
+    return out.reshape(rows, b.shape[1] * per)[:, :d].copy()
 
 
 def _check_samples(a, name: str, bits: int, validate: bool, shape=None) -> np.ndarray:
