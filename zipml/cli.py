@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "demo": "zipml.commands.demo",
     "train": "zipml.commands.train",
     "synth": "zipml.commands.synth",
+    "convert": "zipml.commands.convert",
+    "features": "zipml.commands.features",
 }
 
 
