@@ -24,6 +24,20 @@
 
 static locale_t c_locale = (locale_t)0;
 
+int zml_libsvm_abi(void)
+{
+    return ZML_LS_ABI;
+}
+
+/* Create the "C" locale used by the slow number path. zipml/data.py calls this once at import
+ * (under the GIL); the parser also calls it lazily. Returns 0 on success. */
+int zml_libsvm_init(void)
+{
+    if (c_locale == (locale_t)0)
+        c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    return c_locale == (locale_t)0;
+}
+
 static const double pow10_exact[23] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -132,8 +146,7 @@ static int parse_double(const char *p, const char *end, double *out)
             return -2;
         memcpy(tmp, p, n);
         tmp[n] = 0;
-        if (c_locale == (locale_t)0)
-            c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+        zml_libsvm_init();
         v = c_locale ? strtod_l(tmp, &ep, c_locale) : strtod(tmp, &ep);
         if (tmp != small)
             free(tmp);

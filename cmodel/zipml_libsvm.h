@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 
+/* bump when the interface (functions, struct layout, codes) changes; zipml/data.py checks it */
+#define ZML_LS_ABI 1
+
 /* error codes (mirrored in zipml/data.py) */
 #define ZML_LS_OK 0
 #define ZML_LS_BAD_LABEL 1
@@ -31,6 +34,9 @@ typedef struct {
     int64_t err_len;  /* its length */
     int32_t err_code; /* ZML_LS_* */
 } zml_parse_result;
+
+int zml_libsvm_abi(void);
+int zml_libsvm_init(void);
 
 int zml_libsvm_parse(const char *buf, int64_t len, int zero_based, int64_t n_features,
                      int64_t max_rows, double *labels, int64_t *rowptr, int32_t *cols,

@@ -24,10 +24,15 @@ from zipml.data import (LabelStats, NormStats, add_bias, binarize_labels, denorm
                         load_libsvm, normalize, normalize_labels, save_libsvm)
 
 if zd._clibsvm is None:  # build the C tokenizer once for the tests (setup.py does it on install)
+    import sys
+
     from zipml._libsvm_build import build
 
+    if "zipml._libsvm" in sys.modules:  # a stale build is loaded and cannot be replaced
+        raise RuntimeError("zipml._libsvm is out of date: python zipml/_libsvm_build.py")
     build(tempfile.mkdtemp(prefix="zipml_libsvm_build_"))
     zd._clibsvm = importlib.import_module("zipml._libsvm")
+assert zd._clibsvm.lib.zml_libsvm_abi() == zd._LIBSVM_ABI
 
 BACKENDS = ("c", "python")
 

@@ -33,6 +33,9 @@ typedef struct {
     int32_t err_code;
 } zml_parse_result;
 
+int zml_libsvm_abi(void);
+int zml_libsvm_init(void);
+
 int zml_libsvm_parse(const char *buf, int64_t len, int zero_based, int64_t n_features,
                      int64_t max_rows, double *labels, int64_t *rowptr, int32_t *cols,
                      float *vals, int32_t *scratch, int64_t rows_cap, int64_t nnz_cap,

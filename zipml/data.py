@@ -23,9 +23,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_LIBSVM_ABI = 1  # ZML_LS_ABI of cmodel/zipml_libsvm.h
+
 try:  # the C tokenizer (cmodel/zipml_libsvm.c), built by zipml/_libsvm_build.py
     from . import _libsvm as _clibsvm
-except ImportError:  # pragma: no cover - exercised only without a compiler
+    if _clibsvm.lib.zml_libsvm_abi() != _LIBSVM_ABI:
+        raise AttributeError
+    _clibsvm.lib.zml_libsvm_init()
+except ImportError:  # pragma: no cover - only without a compiler
+    _clibsvm = None
+except AttributeError:  # pragma: no cover - a build of an older cmodel/zipml_libsvm.c
+    warnings.warn("zipml._libsvm is out of date (rebuild: python zipml/_libsvm_build.py); "
+                  "using the pure-Python libsvm reader", RuntimeWarning)
     _clibsvm = None
 
 __all__ = [
