@@ -318,7 +318,12 @@ begin
     port map (clk => clk, we => f_we, wr_addr => f_wr, wr_data => f_wdata, rd_addr => f_rd,
               rd_data => f_rdata);
   f_we <= ops(2).vld and ops(2).fifo;
-  f_wdata <= q2 when G_BITS = 0 else tdata2;
+  g_fq0 : if G_BITS = 0 generate
+    f_wdata <= q2;                   -- Q0: smp2fix values
+  end generate;
+  g_fqb : if G_BITS /= 0 generate
+    f_wdata <= tdata2;               -- Qb: raw codes
+  end generate;
 
   u_sq : entity work.zipml_sdp_ram
     generic map (G_WIDTH => 32, G_DEPTH => G_FIFO_WORDS, G_AW => FAW)

@@ -75,8 +75,12 @@ begin
       end loop;
       -- adder tree, one register per level
       for lv in 1 to LEVELS loop
-        for i in 0 to V / 2 ** lv - 1 loop
-          tree(lv)(i) <= tree(lv - 1)(2 * i) + tree(lv - 1)(2 * i + 1);
+        for i in 0 to V - 1 loop
+          if i < V / 2 ** lv then
+            tree(lv)(i) <= tree(lv - 1)(2 * i) + tree(lv - 1)(2 * i + 1);
+          else
+            tree(lv)(i) <= (others => '0');          -- unused slot of this level
+          end if;
         end loop;
       end loop;
       -- flags
