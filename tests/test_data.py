@@ -6,7 +6,6 @@ with hypothesis (random bytes and near-valid lines).
 """
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import re
@@ -24,14 +23,16 @@ from zipml.data import (LabelStats, NormStats, add_bias, binarize_labels, denorm
                         load_libsvm, normalize, normalize_labels, save_libsvm)
 
 if zd._clibsvm is None:  # build the C tokenizer once for the tests (setup.py does it on install)
-    import sys
+    import importlib.util
 
     from zipml._libsvm_build import build
 
-    if "zipml._libsvm" in sys.modules:  # a stale build is loaded and cannot be replaced
-        raise RuntimeError("zipml._libsvm is out of date: python zipml/_libsvm_build.py")
-    build(tempfile.mkdtemp(prefix="zipml_libsvm_build_"))
-    zd._clibsvm = importlib.import_module("zipml._libsvm")
+    # a stale build may already be imported under the name zipml._libsvm (an extension module
+    # cannot be reloaded), so load the fresh library from its file under its base name
+    _so = build(tempfile.mkdtemp(prefix="zipml_libsvm_build_"))
+    _spec = importlib.util.spec_from_file_location("_libsvm", _so)
+    zd._clibsvm = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(zd._clibsvm)
 assert zd._clibsvm.lib.zml_libsvm_abi() == zd._LIBSVM_ABI
 
 BACKENDS = ("c", "python")
