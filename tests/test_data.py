@@ -97,6 +97,8 @@ BAD_CASES = [
     ("1 0:1\n", 1, "0:1", "must be >= 1"),
     ("1 -2:1\n", 1, "-2:1", "must be >= 1"),
     ("1 9999999999:1\n", 1, "9999999999:1", "larger than 2147483647"),
+    ("1 0000000000000000000002:1 " + "9" * 5000 + ":1\n", 1, "9" * 57 + "...", "larger than"),
+    ("1 -" + "9" * 5000 + ":1\n", 1, "-" + "9" * 56 + "...", "must be >= 1"),
     ("1 3:nan\n", 1, "3:nan", "non-finite feature value"),
     ("1 3:-Infinity\n", 1, "3:-Infinity", "non-finite feature value"),
     ("1 3:1e400\n", 1, "3:1e400", "non-finite feature value"),

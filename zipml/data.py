@@ -187,7 +187,10 @@ def _parse_py(buf: bytes, zero_based: bool, n_features, max_rows):
             si, sv = tok.split(b":", 1)
             if not _INT_RE.fullmatch(si) or not _NUM_RE.fullmatch(sv):
                 raise _ParseError(_E_BAD_TOKEN, nline, tok)
-            idx = int(si)
+            if len(si.lstrip(b"+-").lstrip(b"0")) > 12:  # avoid int() of huge digit strings
+                idx = -1 if si.startswith(b"-") else _INT32_MAX + 1
+            else:
+                idx = int(si)
             if idx < base:
                 raise _ParseError(_E_BAD_INDEX, nline, tok)
             if idx > _INT32_MAX:
