@@ -1,10 +1,11 @@
 /* The ZipML SGD engine in C (docs/ENGINE.md); see zipml_engine.h.
  *
  * Structure of a run: for every sample, its codes (or Q0 values) are unpacked once into an
- * int32 array q, checked, and kept in a ring of S_d + 1 slots until the sample's delayed update
- * (section 6, sequential form) has been applied. The integer paths are exact; where double
- * arithmetic is used (see dot_qb) every operation is exact, so neither the rounding mode nor the
- * order of summation can change a result. The float32 stage is zipml_fp.c (integer code).
+ * int32 array q, checked, and kept in a ring of S_d + 2 slots until the sample's delayed update
+ * (section 6, sequential form) has been applied; that update is fused with the dot product of
+ * the sample S_d + 1 places later, in one pass over the model. All integer paths are exact
+ * (sums of at most 8192 terms below 2^39 in int64), so the order of summation cannot change a
+ * result. The float32 stage is zipml_fp.c (integer code).
  */
 #include "zipml_engine.h"
 
@@ -605,7 +606,8 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
         const uint64_t *buf = stream + (num_buffers == 1 ? 0 : (size_t)e * epoch_words);
 
         for (uint32_t m = 0; m < n; m++) {
-            /* the update of sample k = m - S_d - 1 is due before the dot product of m */
+            /* Section 6, sequential form: the update of sample k = m - S_d - 1 is applied after
+             * the dot product of sample m - 1, i.e. before that of m (here fused with it). */
             uint32_t kslot = 0;
             int pending = 0;
             if ((uint64_t)m >= sd + 1) {
@@ -622,7 +624,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
                 bad |= unpack(bits, w + D, d, sgn, qb);
             uint32_t lerr = bad ? ZML_ERR_BAD_SAMPLE : label(&c, (uint32_t)w[W - 1], &y);
             if (lerr) { /* bits 31..0 of the label word were bad, or a lane before them */
-                if (pending) /* the sequential form applies it before taking sample m */
+                if (pending) /* applied before sample m is taken */
                     sat |= apply_update(X, qk, d, ringS[kslot], qf, r);
                 err = lerr;
                 info = m;
@@ -641,7 +643,9 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
         }
         if (err != ZML_ERR_NONE)
             break; /* the model is undefined now; no frame of this epoch is recorded */
-        for (uint64_t k = n > sd ? n - sd : 0; k < n; k++) { /* remaining updates, in order */
+        /* the updates not yet applied, in order: samples max(0, n - S_d - 1) .. n - 1 (the
+         * text's loop applies n - S_d - 1 after the last dot product, then n - S_d .. n - 1) */
+        for (uint64_t k = n > sd + 1 ? n - sd - 1 : 0; k < n; k++) {
             uint32_t slot = (uint32_t)(k % slots);
             if (ringS[slot] != 0 || r != 0)
                 sat |= apply_update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);

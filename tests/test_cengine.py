@@ -333,6 +333,36 @@ def test_hand_computed_linreg_one_sample():
     assert res.models.tolist() == [[2**21]]
 
 
+@pytest.mark.parametrize("bits", [0, 8])
+def test_every_update_applied_once_at_the_end_of_the_epoch(bits):
+    """Section 6: the updates of the last S_d + 1 samples are applied once each.
+
+    linreg; feature 0 of every sample is 1.0, the others 0 (wide samples, so W is large and
+    S_d = max(DELAY, 2) is small); labels 0 except sample k with label 1. Model 0 -> every
+    sample before k has z = 0, y = 0 -> S = 0. Sample k: s = 0.5 (0 - 1), S = -2^22, its update
+    adds 2^22 to X_0 (and 0 to the others). When k >= n - S_d - 1 no later dot product sees
+    that update, so every later S is 0 too: the final model is exactly [2^22, 0, ...] (X_0 = 0
+    if the update were lost, 2^23 if applied twice).
+    """
+    d = 300 if bits == 0 else 1200                 # W = 151
+    one = 128 if bits else 1.0
+    for delay in (1, 3, 7):
+        for n in (1, 2, 5, 12, 40):
+            cfg = EngineConfig(bits=bits, num_samples=n, num_features=d, loss="linreg",
+                               step_size=0.5, delay=delay)
+            sd = cfg.staleness
+            assert sd == max(delay, 2)
+            for k in range(max(0, n - sd - 1), n):
+                labels = np.zeros(n)
+                labels[k] = 1.0
+                vals = np.zeros((n, d), dtype=np.float32 if bits == 0 else np.int64)
+                vals[:, 0] = one
+                res = ce.run_engine(cfg, pack(bits, vals, labels)).raise_for_error()
+                exp = np.zeros((1, d), np.int32)
+                exp[0, 0] = 2**22
+                assert np.array_equal(res.models, exp), (delay, n, k, sd, res.models[0, :3])
+
+
 def test_hand_computed_regularisation_and_svm_margin():
     # svm, label +1, model starts at 2^24 (2.0) via keep_model, q = 1 (Q1 unsigned code 1):
     # z = 2.0 -> m = 1 - 2 < 0 -> s = 0 -> only regularisation: X - (X >>> 3) = 2^24 - 2^21.

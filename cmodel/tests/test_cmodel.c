@@ -345,6 +345,41 @@ static void test_engine_runs(void)
         }
 }
 
+/* Section 6: the updates of the last S_d + 1 samples are applied exactly once (see
+ * tests/test_cengine.py test_every_update_applied_once_at_the_end_of_the_epoch for the
+ * derivation: linreg, feature 0 = 1.0, one label 1 at sample k >= n - S_d - 1 -> X_0 = 2^22). */
+static void test_schedule(void)
+{
+    const uint32_t d = 1200, D = 150, W = 151; /* Q8: S_d = max(DELAY, 2) */
+    for (uint32_t delay = 1; delay <= 7; delay += 3)
+        for (uint32_t n = 1; n <= 40; n += 13) {
+            zml_config c = base_config(8, n, d);
+            c.mode = ZML_LOSS_LINREG;
+            c.num_epochs = 1;
+            c.step_size = 0x3F000000u; /* 0.5 */
+            c.delay = delay;
+            uint32_t sd;
+            CHECK(zml_config_error(&c, &sd) == 0 && sd == (delay > 2 ? delay : 2), "S_d");
+            uint64_t *s = calloc((size_t)n * W, sizeof *s);
+            int32_t *model = malloc(d * sizeof *model);
+            for (uint32_t i = 0; i < n; i++)
+                s[i * W] = 128; /* lane 0 = code L (1.0), other lanes 0 */
+            for (uint32_t k = n > sd + 1 ? n - sd - 1 : 0; k < n; k++) {
+                for (uint32_t i = 0; i < n; i++)
+                    s[i * W + D] = i == k ? 0x3F800000u : 0; /* label 1.0 at k, else 0 */
+                zml_status st;
+                int rc = zml_run(&c, s, (size_t)n * W, 1, NULL, 0, model, d, &st);
+                int rest_zero = 1;
+                for (uint32_t j = 1; j < d; j++)
+                    rest_zero &= model[j] == 0;
+                CHECK(rc == 0 && st.error == 0 && model[0] == (1 << 22) && rest_zero,
+                      "schedule delay %u n %u k %u: X_0 = %d", delay, n, k, model[0]);
+            }
+            free(s);
+            free(model);
+        }
+}
+
 static void test_engine_api_errors(void)
 {
     zml_config c = base_config(4, 5, 40);
@@ -464,6 +499,7 @@ int main(void)
     test_kernels();
     test_unpack();
     test_engine_runs();
+    test_schedule();
     test_engine_api_errors();
     printf("fingerprint %016llx\n", (unsigned long long)fingerprint());
     printf("test_cmodel: %d checks, %d failures (%s)\n", checks, failures,
