@@ -1,0 +1,160 @@
+"""Stream efficiency of the engine RTL (GHDL + cocotb): input words per clock cycle.
+
+For each precision and d in (64, 784, 4096) the engine (``G_MAX_DIM`` = 4096) runs ``E`` epochs
+of ``n`` random samples (linear regression, DELAY = 1, KEEP_MODEL so that START does not
+clear the memory) with no valid gaps on the input and no back-pressure on the output. Measured
+from the engine's own counters: WORDS / CYCLES over the run (CYCLES counts every cycle while
+BUSY: stream, end-of-epoch drain, model output). The bench also counts the cycles in which the
+source offered a word that the engine refused (stalls while streaming); the steady state is one
+word per cycle when that count is 0. The per-epoch overhead (cycles - words) / E gives the
+efficiency at other n by ``n W / (n W + overhead)`` (reported as a projection, labelled so).
+
+Usage::
+
+    python benchmarks/bench_rtl_efficiency.py                 # all precisions, default sizes
+    python benchmarks/bench_rtl_efficiency.py --bits 1 8 --words 20000 --epochs 2
+    python benchmarks/bench_rtl_efficiency.py --markdown      # table for BENCHMARKS.md
+
+GHDL + cocotb simulates a few thousand cycles per second on this design, so ``--words`` (words
+per epoch) is kept moderate; the Verilator fast path will allow full data sets.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "rtl"))
+
+MAX_DIM = 4096
+DIMS = (64, 784, 4096)
+
+# ----------------------------------------------------------------------------- cocotb part
+try:
+    import cocotb
+    from cocotb.triggers import ClockCycles, RisingEdge
+except ImportError:  # pragma: no cover
+    cocotb = None
+
+if cocotb is not None and os.environ.get("ZIPML_BENCH_CASES"):
+    import numpy as np
+    from cocotbext.axi import AxiStreamFrame
+
+    from zipml.config import EngineConfig
+
+    @cocotb.test()
+    async def bench_efficiency(dut):
+        from engine_tb import EngineTB, random_problem
+        bits = int(os.environ["ZIPML_BITS"])
+        cases = json.loads(os.environ["ZIPML_BENCH_CASES"])
+        out = Path(os.environ["ZIPML_BENCH_OUT"])
+        tb = EngineTB(dut)
+        await tb.reset()
+        rng = np.random.default_rng(1)
+        results = []
+        for d, n, E in cases:
+            cfg = EngineConfig(bits, num_samples=n, num_features=d, num_epochs=E,
+                               loss="linreg", step_size=2.0 ** -12, keep_model=True,
+                               signed=True)
+            stream = random_problem(rng, cfg)
+            stalls = [0]
+            running = [True]
+
+            async def count_stalls():
+                while running[0]:
+                    await RisingEdge(dut.aclk)
+                    if int(dut.s_axis_tvalid.value) and not int(dut.s_axis_tready.value) \
+                            and int(dut.u_core.state.value) == 3:     # S_RUN
+                        stalls[0] += 1
+            mon = cocotb.start_soon(count_stalls())
+            t0 = time.time()
+            await tb.configure(cfg)
+            await tb.start()
+            for _ in range(E):
+                await tb.src.send(AxiStreamFrame(stream.astype("<u8").tobytes()))
+            for _ in range(E):
+                await tb.recv_model(d, 50 * (cfg.epoch_words + 4 * d) + 10000)
+            st = await tb.wait_done(5000)
+            running[0] = False
+            await ClockCycles(dut.aclk, 2)
+            mon.cancel()
+            cnt = await tb.counters()
+            assert st["error"] == 0, st
+            res = dict(bits=bits, d=d, n=n, epochs=E, W=cfg.words_per_sample,
+                       staleness=cnt["staleness"], words=cnt["words"], cycles=cnt["cycles"],
+                       stalls=stalls[0], wall_s=round(time.time() - t0, 1))
+            dut._log.info(f"bench {res}")
+            results.append(res)
+        out.write_text(json.dumps(results))
+
+
+# ----------------------------------------------------------------------------- driver
+def run_bits(bits: int, words: int, epochs: int, dims=DIMS) -> list[dict]:
+    import ghdl
+    from zipml import rtl, spec
+    cases = []
+    for d in dims:
+        W = spec.words_per_sample(bits, d)
+        n = max(4, -(-words // W))
+        cases.append((d, n, epochs))
+    out = ROOT / "build" / "bench" / f"eff_q{bits}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.unlink()
+    ghdl.run("zipml_sgd_engine", rtl.manifest(bits), "bench_rtl_efficiency",
+             generics={"G_BITS": bits, "G_MAX_DIM": MAX_DIM}, name=f"bench_eff_q{bits}",
+             env={"ZIPML_BITS": bits, "ZIPML_BENCH_CASES": json.dumps(cases),
+                  "ZIPML_BENCH_OUT": str(out),
+                  "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"),
+                                                 str(ROOT / "tests" / "rtl"), str(ROOT)])})
+    return json.loads(out.read_text())
+
+
+def summarise(r: dict, n_proj: int = 10000) -> dict:
+    eff = r["words"] / r["cycles"]
+    overhead = (r["cycles"] - r["words"]) / r["epochs"]
+    W = r["W"]
+    proj = n_proj * W / (n_proj * W + overhead)
+    return dict(r, efficiency=eff, overhead_per_epoch=overhead, n_proj=n_proj,
+                efficiency_proj=proj,
+                samples_per_s_100=100e6 * eff / W, samples_per_s_150=150e6 * eff / W)
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| precision | d | W | n | epochs | S_d | words | cycles | stalls | words/cycle "
+             "| overhead/epoch (cycles) | projected words/cycle at n=10000 | samples/s @100 MHz "
+             "| @150 MHz |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| Q{r['bits']} | {r['d']} | {r['W']} | {r['n']} | {r['epochs']} | "
+                     f"{r['staleness']} | {r['words']} | {r['cycles']} | {r['stalls']} | "
+                     f"{r['efficiency']:.4f} | {r['overhead_per_epoch']:.0f} | "
+                     f"{r['efficiency_proj']:.4f} | {r['samples_per_s_100']:.3g} | "
+                     f"{r['samples_per_s_150']:.3g} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bits", type=int, nargs="*", default=[0, 1, 2, 4, 8])
+    ap.add_argument("--dims", type=int, nargs="*", default=list(DIMS))
+    ap.add_argument("--words", type=int, default=30000, help="stream words per epoch")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args(argv)
+    rows = []
+    for b in args.bits:
+        t0 = time.time()
+        for r in run_bits(b, args.words, args.epochs, tuple(args.dims)):
+            rows.append(summarise(r))
+        print(f"Q{b}: {time.time() - t0:.0f} s", file=sys.stderr)
+    print(markdown(rows) if args.markdown else json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
