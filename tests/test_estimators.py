@@ -139,8 +139,8 @@ def test_parameters_unchanged_and_validated():
                     ({"double_sampling": True}, "double_sampling"), ({"delay": 0}, "delay")):
         with pytest.raises(ValueError, match=msg):
             clone(clf).set_params(**{"bits": 0, **kw}).fit(X[:50], y[:50])
-    with pytest.raises(NotImplementedError, match="backend 'sim' is not implemented"):
-        ZipMLClassifier(backend="sim").fit(X[:50], y[:50])
+    with pytest.raises(FileNotFoundError, match=r"\./make_hw 0"):   # no bitstream installed
+        ZipMLClassifier(backend="pynq").fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="one class"):
         ZipMLClassifier(backend="cpu").fit(X[:5], np.zeros(5))
 

@@ -17,8 +17,9 @@ Every backend is an object with
     buffer, 1-D, streamed every epoch, or a 2-D ``(epochs, words)`` array, one buffer per
     epoch). Errors come back in the result (``result.raise_for_error()``).
 
-:func:`get_backend` builds one by name. The board driver and the RTL simulation plug in later
-through :func:`register_backend` without changing any caller.
+:func:`get_backend` builds one by name: ``"cpu"`` is :class:`CpuBackend`; ``"sim"`` and
+``"pynq"`` are :class:`zipml.hw.HwBackend` objects (the same driver, :class:`zipml.hw.EngineDriver`,
+over the Verilated RTL or the board). :func:`register_backend` replaces a factory.
 """
 from __future__ import annotations
 
@@ -43,22 +44,20 @@ class Backend(Protocol):
         ...
 
 
-def _not_yet(name: str, what: str) -> Callable[..., Backend]:
-    def factory(bits=None, **kw):
-        raise NotImplementedError(
-            f"backend {name!r} is not implemented yet: {what}. "
-            f"Use backend='cpu' (the bit-exact C engine; same results as the FPGA by "
-            f"construction), or backend='auto', which picks the board when the pynq driver "
-            f"is available and the CPU engine otherwise.")
-    return factory
+def _sim_factory(bits=None, **kw) -> Backend:
+    from ..hw import sim_backend
+    return sim_backend(bits, **kw)
+
+
+def _pynq_factory(bits=None, **kw) -> Backend:
+    from ..hw import pynq_backend
+    return pynq_backend(bits, **kw)
 
 
 _FACTORIES: dict[str, Callable[..., Backend]] = {
     "cpu": CpuBackend,
-    "sim": _not_yet("sim", "the RTL simulation backend (GHDL/Verilator behind the backend "
-                           "interface) is added by a later issue"),
-    "pynq": _not_yet("pynq", "the board driver (overlay loading, AXI DMA buffers, register "
-                             "programming through pynq.MMIO) is added by a later issue"),
+    "sim": _sim_factory,
+    "pynq": _pynq_factory,
 }
 
 #: Names accepted by :func:`get_backend`.
@@ -123,8 +122,11 @@ def get_backend(name: str = "auto", bits: int | None = 0, **kw) -> Backend:
     ------
     ValueError
         Unknown name or bad ``bits``.
-    NotImplementedError
-        ``"sim"`` or ``"pynq"`` before their issues land (the message says what is missing).
+    FileNotFoundError
+        ``"pynq"``: the bitstream of ``bits`` is not installed (the message says how to build
+        it with ``make_hw``).
+    RuntimeError
+        ``"pynq"`` off the board; ``"sim"`` when Verilator cannot build the RTL.
     """
     if not isinstance(name, str) or name not in BACKEND_NAMES:
         raise ValueError(f"backend must be one of {BACKEND_NAMES}, got {name!r}")
@@ -134,8 +136,10 @@ def get_backend(name: str = "auto", bits: int | None = 0, **kw) -> Backend:
         if board_available():
             try:
                 return _FACTORIES["pynq"](bits=bits, **kw)
-            except NotImplementedError as exc:
-                warnings.warn(f"a PYNQ board was found but {exc} Falling back to the CPU "
+            except (NotImplementedError, FileNotFoundError) as exc:
+                # e.g. the bitstream of this precision is not installed (the message says
+                # how to build it)
+                warnings.warn(f"a PYNQ board was found but {exc}. Falling back to the CPU "
                               f"engine.", RuntimeWarning, stacklevel=2)
         return _FACTORIES["cpu"](bits=bits, **kw)
     if bits is None and name != "cpu":
