@@ -1,5 +1,6 @@
 -------------------------------------------------------------------------------------------------
--- zipml_fp_fix2flt: fix2flt(A, 30): signed 64-bit fixed point (30 fraction bits) to binary32, the engine's fix2flt unit (docs/ENGINE.md 2.3).
+-- zipml_fp_fix2flt: fix2flt(A, 30): signed 64-bit fixed point (30 fraction bits) to binary32,
+-- the engine's fix2flt unit (docs/ENGINE.md 2.3).
 --
 -- G_FP_XILINX = false: portable VHDL (zipml_fp_fix2flt_portable), exact ENGINE.md numerics.
 -- G_FP_XILINX = true : Xilinx Floating-Point Operator v7.1 component xlnx_fp_fix2flt (Vivado build;

@@ -111,7 +111,7 @@ begin
         s4_exp    <= sb_exp(3);
       end if;
 
-      -- 5: round, range, pack ----------------------------------------------------------------------
+      -- 5: round, range, pack --------------------------------------------------------------------
       v_mant := '0' & s4_mant;
       if s4_guard = '1' and (s4_sticky = '1' or s4_mant(0) = '1') then
         v_mant := v_mant + 1;

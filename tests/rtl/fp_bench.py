@@ -50,7 +50,8 @@ def fp_sources() -> list[Path]:
     # parse_manifest rather than manifest(): the other lines (engine files being written by
     # others) need not exist for the FP benches
     for rel, bits, flows, lineno in rtl.parse_manifest():
-        if rel.startswith("fp/") and (bits is None or 0 in bits) and (flows is None or "sim" in flows):
+        wanted = (bits is None or 0 in bits) and (flows is None or "sim" in flows)
+        if rel.startswith("fp/") and wanted:
             p = rtl.RTL_DIR / rel
             if not p.exists():
                 raise FileNotFoundError(f"{rtl.MANIFEST}:{lineno}: {rel} does not exist")
@@ -108,7 +109,8 @@ SPECIAL_F32 = np.array([
     0x00800000, 0x80800000, 0x00800001, 0x00FFFFFF, 0x01000000,  # smallest normals
     0x3F800000, 0xBF800000, 0x3F800001, 0x3F7FFFFF, 0x3FC00000, 0x40000000, 0x3FFFFFFF,
     0x33800000, 0x34000000, 0x4B000000, 0x4B800000, 0x4B7FFFFF,    # 2^-24, 2^-23, 2^23, 2^24
-    0x1F800000, 0x5F800000, 0x20000000, 0x5F000000,  # 2^-64, 2^64, 2^-63, 2^63 (products ~2^-126 / 2^128)
+    0x1F800000, 0x5F800000, 0x20000000, 0x5F000000,  # 2^-64, 2^64, 2^-63, 2^63 (products
+    # near 2^-126 / 2^128)
     0x7F7FFFFF, 0xFF7FFFFF, 0x7F000000, 0x7EFFFFFF,  # largest finite
     0x7F800000, 0xFF800000,                      # infinities
     0x7FC00000, 0xFFC00000, 0x7F800001, 0x7FFFFFFF, 0xFFBFFFFF,  # NaNs (quiet, signalling)

@@ -42,7 +42,8 @@ def test_fp_flt2fix_sim():
 
 def test_fp_flt2fix_xilinx_glue_sim():
     """G_FP_XILINX = true with the simulation stand-in of the core (tests/rtl/xlnx_stub):
-    checks the wrapper's glue (latency, NaN / saturation override from tuser and the operand), not the Xilinx core."""
+    checks the wrapper's glue (latency, NaN / saturation override from tuser and the operand),
+    not the Xilinx core."""
     from ghdl import run
     run(TOP + "_xlnx_tb", fb.glue_sources("flt2fix"), "test_fp_flt2fix",
         env={"ZIPML_FP_N": fb.N_GLUE, "ZIPML_FP_SEED": fb.SEED, "ZIPML_FP_XILINX": 1})

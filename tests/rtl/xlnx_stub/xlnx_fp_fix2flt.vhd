@@ -1,9 +1,10 @@
 -------------------------------------------------------------------------------------------------
--- SIMULATION-ONLY STAND-IN for the Xilinx Floating-Point Operator core xlnx_fp_fix2flt (tests only; never
--- in RTL/manifest.txt, never synthesised). It has the ports of the component in
+-- SIMULATION-ONLY STAND-IN for the Xilinx Floating-Point Operator core xlnx_fp_fix2flt (tests
+-- only; never in RTL/manifest.txt, never synthesised). It has the ports of the component in
 -- RTL/fp/zipml_fp_pkg.vhd and its latency C_XLNX_FP_FIX2FLT_LATENCY, and computes with the
--- portable unit, unchanged. It lets the cocotb benches exercise the G_FP_XILINX = true glue logic of
--- the wrapper zipml_fp_fix2flt (latency alignment); it says nothing about the real core.
+-- portable unit, unchanged. It lets the cocotb benches exercise the G_FP_XILINX = true glue
+-- logic of the wrapper zipml_fp_fix2flt (latency alignment); it says nothing about the real
+-- core.
 -------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;

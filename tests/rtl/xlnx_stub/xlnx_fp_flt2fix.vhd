@@ -1,9 +1,10 @@
 -------------------------------------------------------------------------------------------------
--- SIMULATION-ONLY STAND-IN for the Xilinx Floating-Point Operator core xlnx_fp_flt2fix (tests only; never
--- in RTL/manifest.txt, never synthesised). It has the ports of the component in
+-- SIMULATION-ONLY STAND-IN for the Xilinx Floating-Point Operator core xlnx_fp_flt2fix (tests
+-- only; never in RTL/manifest.txt, never synthesised). It has the ports of the component in
 -- RTL/fp/zipml_fp_pkg.vhd and its latency C_XLNX_FP_FLT2FIX_LATENCY, and computes with the
--- portable unit, but outputs 0xA5A5A5A5 with flags in tuser for exceptional operands. It lets the cocotb benches exercise the G_FP_XILINX = true glue logic of
--- the wrapper zipml_fp_flt2fix (latency alignment, exceptional operands); it says nothing about the real core.
+-- portable unit, but outputs 0xA5A5A5A5 with flags in tuser for exceptional operands. It lets
+-- the cocotb benches exercise the G_FP_XILINX = true glue logic of the wrapper zipml_fp_flt2fix
+-- (latency alignment, exceptional operands); it says nothing about the real core.
 -------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;

@@ -1,9 +1,10 @@
 -------------------------------------------------------------------------------------------------
--- SIMULATION-ONLY STAND-IN for the Xilinx Floating-Point Operator core xlnx_fp_mul (tests only; never
--- in RTL/manifest.txt, never synthesised). It has the ports of the component in
--- RTL/fp/zipml_fp_pkg.vhd and its latency C_XLNX_FP_MUL_LATENCY, and computes with the
--- portable unit, but emits NaN results as 0xFFC00001. It lets the cocotb benches exercise the G_FP_XILINX = true glue logic of
--- the wrapper zipml_fp_mul (latency alignment, NaN made canonical); it says nothing about the real core.
+-- SIMULATION-ONLY STAND-IN for the Xilinx Floating-Point Operator core xlnx_fp_mul (tests only;
+-- never in RTL/manifest.txt, never synthesised). It has the ports of the component in
+-- RTL/fp/zipml_fp_pkg.vhd and its latency C_XLNX_FP_MUL_LATENCY, and computes with the portable
+-- unit, but emits NaN results as 0xFFC00001. It lets the cocotb benches exercise the G_FP_XILINX
+-- = true glue logic of the wrapper zipml_fp_mul (latency alignment, NaN made canonical); it says
+-- nothing about the real core.
 -------------------------------------------------------------------------------------------------
 library ieee;
 use ieee.std_logic_1164.all;
