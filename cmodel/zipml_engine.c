@@ -14,14 +14,36 @@
 
 #include "zipml_fp.h"
 
-/* target_clones: an AVX2 variant of the hot loops on x86-64 (chosen at load time), the plain
- * build everywhere else (the board's ARMv7 included). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ZML_NO_CLONES) \
-    && !defined(__SANITIZE_ADDRESS__)
+/* target_clones: AVX-512 (x86-64-v4) and AVX2 variants of the hot loops on x86-64 with gcc and
+ * glibc (ifunc; the variant is chosen at load time), the plain build everywhere else (the
+ * board's ARMv7 included). Every variant computes the same integers. -DZML_NO_CLONES turns
+ * them off. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) \
+    && !defined(ZML_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
+#if __GNUC__ >= 11
+#define ZML_X86_V4 1
 #define ZML_HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
+#define ZML_X86_V4 0
+#define ZML_HOT __attribute__((target_clones("avx2", "default")))
+#endif
+#else
+#define ZML_X86_V4 0
 #define ZML_HOT
 #endif
+
+/* 1 if this CPU runs x86-64-v4 code (AVX-512 F/BW/CD/DQ/VL). */
+static int cpu_has_v4(void)
+{
+#if ZML_X86_V4
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq")
+           && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
 
 #define MAX_WORKSPACE_BYTES (UINT64_C(256) << 20) /* ring + scratch; far above any real FIFO */
 
@@ -134,17 +156,6 @@ uint32_t zml_config_error(const zml_config *cfg, uint32_t *staleness)
  * Lane j of a word is bits B*j .. B*j+B-1 of the 64-bit value, whatever the host byte order. */
 typedef uint32_t zml_v8u __attribute__((vector_size(32)));
 typedef int32_t zml_v8i __attribute__((vector_size(32)));
-typedef uint32_t zml_v16u __attribute__((vector_size(64)));
-typedef int32_t zml_v16i __attribute__((vector_size(64)));
-
-/* q[0..15] = (k << sh) + off; bad |= (k > L) lane-wise */
-#define STORE16(q, k, sh, off, bad, L)                                                         \
-    do {                                                                                       \
-        zml_v16u k_ = (k);                                                                     \
-        zml_v16i v_ = (zml_v16i)(k_ << (sh)) + (off);                                          \
-        (bad) |= (zml_v16u)(k_ > (L));                                                         \
-        memcpy((q), &v_, sizeof v_);                                                           \
-    } while (0)
 
 /* q[0..7] = (k << sh) + off; bad |= (k > L) lane-wise */
 #define STORE8(q, k, sh, off, bad, L)                                                          \
@@ -192,6 +203,94 @@ ZML_HOT static uint32_t unpack_q8(const uint64_t *restrict w, uint32_t d, int sg
                                   int32_t *restrict q)
 {
     UNPACK_PROLOGUE(8)
+    const zml_v8u S = {0, 8, 16, 24, 0, 8, 16, 24};
+    for (uint32_t i = 0; i < full; i++) {
+        uint32_t lo = (uint32_t)w[i], hi = (uint32_t)(w[i] >> 32);
+        zml_v8u x = {lo, lo, lo, lo, hi, hi, hi, hi};
+        STORE8(q + (size_t)i * 8, (x >> S) & M, sh, off, bad, L);
+    }
+    UNPACK_EPILOGUE(8)
+}
+
+ZML_HOT static uint32_t unpack_q4(const uint64_t *restrict w, uint32_t d, int sgn,
+                                  int32_t *restrict q)
+{
+    UNPACK_PROLOGUE(4)
+    const zml_v8u S = {0, 4, 8, 12, 16, 20, 24, 28};
+    for (uint32_t i = 0; i < full; i++) {
+        uint32_t lo = (uint32_t)w[i], hi = (uint32_t)(w[i] >> 32);
+        zml_v8u a = {lo, lo, lo, lo, lo, lo, lo, lo}, b = {hi, hi, hi, hi, hi, hi, hi, hi};
+        STORE8(q + (size_t)i * 16, (a >> S) & M, sh, off, bad, L);
+        STORE8(q + (size_t)i * 16 + 8, (b >> S) & M, sh, off, bad, L);
+    }
+    UNPACK_EPILOGUE(4)
+}
+
+ZML_HOT static uint32_t unpack_q2(const uint64_t *restrict w, uint32_t d, int sgn,
+                                  int32_t *restrict q)
+{
+    UNPACK_PROLOGUE(2)
+    const zml_v8u S = {0, 2, 4, 6, 8, 10, 12, 14};
+    for (uint32_t i = 0; i < full; i++) {
+        uint32_t h[2] = {(uint32_t)w[i], (uint32_t)(w[i] >> 32)};
+        for (int k = 0; k < 2; k++) {
+            uint32_t x = h[k];
+            zml_v8u a = {x, x, x, x, x, x, x, x};
+            STORE8(q + (size_t)i * 32 + 16 * k, (a >> S) & M, sh, off, bad, L);
+            STORE8(q + (size_t)i * 32 + 16 * k + 8, (a >> (S + 16)) & M, sh, off, bad, L);
+        }
+    }
+    UNPACK_EPILOGUE(2)
+}
+
+ZML_HOT static uint32_t unpack_q1(const uint64_t *restrict w, uint32_t d, int sgn,
+                                  int32_t *restrict q)
+{
+    UNPACK_PROLOGUE(1)
+    const zml_v8u S = {0, 1, 2, 3, 4, 5, 6, 7};
+    for (uint32_t i = 0; i < full; i++) {
+        uint32_t h[2] = {(uint32_t)w[i], (uint32_t)(w[i] >> 32)};
+        for (int k = 0; k < 2; k++) {
+            uint32_t x = h[k];
+            zml_v8u a = {x, x, x, x, x, x, x, x};
+            for (unsigned g = 0; g < 4; g++)
+                STORE8(q + (size_t)i * 64 + 32 * k + 8 * g, (a >> (S + 8 * g)) & M, sh, off,
+                       bad, L);
+        }
+    }
+    UNPACK_EPILOGUE(1)
+}
+
+/* 16-lane variants for AVX-512 hosts (one 512-bit operation per 16 codes). They are compiled
+ * for x86-64-v4 only and chosen at run time (zml_run checks the CPU): on AVX2 hosts, gcc splits
+ * 16-lane generic vectors poorly, so those hosts use the 8-lane functions above. */
+#if ZML_X86_V4
+#define ZML_V16 __attribute__((target("arch=x86-64-v4")))
+typedef uint32_t zml_v16u __attribute__((vector_size(64)));
+typedef int32_t zml_v16i __attribute__((vector_size(64)));
+
+/* q[0..15] = (k << sh) + off; bad |= (k > L) lane-wise */
+#define STORE16(q, k, sh, off, bad, L)                                                         \
+    do {                                                                                       \
+        zml_v16u k_ = (k);                                                                     \
+        zml_v16i v_ = (zml_v16i)(k_ << (sh)) + (off);                                          \
+        (bad) |= (zml_v16u)(k_ > (L));                                                         \
+        memcpy((q), &v_, sizeof v_);                                                           \
+    } while (0)
+
+/* q[0..7] = (k << sh) + off; bad |= (k > L) lane-wise */
+#define STORE8(q, k, sh, off, bad, L)                                                          \
+    do {                                                                                       \
+        zml_v8u k_ = (k);                                                                      \
+        zml_v8i v_ = (zml_v8i)(k_ << (sh)) + (off);                                            \
+        (bad) |= (zml_v8u)(k_ > (L));                                                          \
+        memcpy((q), &v_, sizeof v_);                                                           \
+    } while (0)
+
+ZML_V16 static uint32_t unpack_q8_v16(const uint64_t *restrict w, uint32_t d, int sgn,
+                                      int32_t *restrict q)
+{
+    UNPACK_PROLOGUE(8)
     zml_v16u bad16 = {0};
     const zml_v16u S = {0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24};
     uint32_t i = 0;
@@ -212,8 +311,8 @@ ZML_HOT static uint32_t unpack_q8(const uint64_t *restrict w, uint32_t d, int sg
     UNPACK_EPILOGUE(8)
 }
 
-ZML_HOT static uint32_t unpack_q4(const uint64_t *restrict w, uint32_t d, int sgn,
-                                  int32_t *restrict q)
+ZML_V16 static uint32_t unpack_q4_v16(const uint64_t *restrict w, uint32_t d, int sgn,
+                                      int32_t *restrict q)
 {
     UNPACK_PROLOGUE(4)
     zml_v16u bad16 = {0};
@@ -228,8 +327,8 @@ ZML_HOT static uint32_t unpack_q4(const uint64_t *restrict w, uint32_t d, int sg
     UNPACK_EPILOGUE(4)
 }
 
-ZML_HOT static uint32_t unpack_q2(const uint64_t *restrict w, uint32_t d, int sgn,
-                                  int32_t *restrict q)
+ZML_V16 static uint32_t unpack_q2_v16(const uint64_t *restrict w, uint32_t d, int sgn,
+                                      int32_t *restrict q)
 {
     UNPACK_PROLOGUE(2)
     zml_v16u bad16 = {0};
@@ -247,8 +346,8 @@ ZML_HOT static uint32_t unpack_q2(const uint64_t *restrict w, uint32_t d, int sg
     UNPACK_EPILOGUE(2)
 }
 
-ZML_HOT static uint32_t unpack_q1(const uint64_t *restrict w, uint32_t d, int sgn,
-                                  int32_t *restrict q)
+ZML_V16 static uint32_t unpack_q1_v16(const uint64_t *restrict w, uint32_t d, int sgn,
+                                      int32_t *restrict q)
 {
     UNPACK_PROLOGUE(1)
     const zml_v16u S = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -266,6 +365,7 @@ ZML_HOT static uint32_t unpack_q1(const uint64_t *restrict w, uint32_t d, int sg
         bad[t & 7] |= bad16[t];
     UNPACK_EPILOGUE(1)
 }
+#endif /* ZML_X86_V4 */
 
 /* smp2fix (ENGINE.md 2.3) in a branch-free form the compiler can vectorise; *bad collects data
  * errors. Equal to zml_smp2fix (checked by the C unit tests on every exponent). */
@@ -312,9 +412,24 @@ ZML_HOT static uint32_t unpack_q0(const uint64_t *restrict w, uint32_t d, int32_
 }
 #endif
 
-/* Copy the lane values of one data copy; nonzero on ERR_BAD_SAMPLE. */
-static uint32_t unpack(uint32_t bits, const uint64_t *w, uint32_t d, int sgn, int32_t *q)
+/* Copy the lane values of one data copy; nonzero on ERR_BAD_SAMPLE. v16: use the 16-lane
+ * variants (only when cpu_has_v4()). */
+static uint32_t unpack(uint32_t bits, const uint64_t *w, uint32_t d, int sgn, int32_t *q,
+                       int v16)
 {
+#if ZML_X86_V4
+    if (v16) {
+        switch (bits) {
+        case 1: return unpack_q1_v16(w, d, sgn, q);
+        case 2: return unpack_q2_v16(w, d, sgn, q);
+        case 4: return unpack_q4_v16(w, d, sgn, q);
+        case 8: return unpack_q8_v16(w, d, sgn, q);
+        default: break;
+        }
+    }
+#else
+    (void)v16;
+#endif
     switch (bits) {
     case 1: return unpack_q1(w, d, sgn, q);
     case 2: return unpack_q2(w, d, sgn, q);
@@ -597,6 +712,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     c.binval = cfg->binarize_value;
     c.gamma = cfg->step_size;
     uint32_t sat = 0, samples = 0, err = ZML_ERR_NONE, info = 0;
+    const int v16 = cpu_has_v4();
 
     for (uint32_t e = 0; e < E && err == ZML_ERR_NONE; e++) {
         if (e > 0)
@@ -619,9 +735,9 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
             uint32_t slot = m % slots;
             int32_t *qb = ring + (size_t)slot * dpad; /* the values the update will use */
             int32_t *qdot = ds ? qa : qb;
-            uint32_t y, bad = unpack(bits, w, d, sgn, qdot);
+            uint32_t y, bad = unpack(bits, w, d, sgn, qdot, v16);
             if (ds)
-                bad |= unpack(bits, w + D, d, sgn, qb);
+                bad |= unpack(bits, w + D, d, sgn, qb, v16);
             uint32_t lerr = bad ? ZML_ERR_BAD_SAMPLE : label(&c, (uint32_t)w[W - 1], &y);
             if (lerr) { /* bits 31..0 of the label word were bad, or a lane before them */
                 if (pending) /* applied before sample m is taken */

@@ -240,12 +240,14 @@ static void test_unpack(void)
             }
             w[i] = x;
         }
-        uint32_t bad = unpack(bits, w, d, sgn, q);
-        CHECK((bad != 0) == (exp_bad != 0), "unpack bits %u d %u: bad %u expected %u", bits, d,
-              bad, exp_bad);
-        if (!exp_bad) {
-            int same = memcmp(q, exp, d * sizeof *q) == 0;
-            CHECK(same, "unpack bits %u d %u sgn %d values", bits, d, sgn);
+        for (int v16 = 0; v16 <= cpu_has_v4(); v16++) { /* 8-lane and 16-lane variants */
+            uint32_t bad = unpack(bits, w, d, sgn, q, v16);
+            CHECK((bad != 0) == (exp_bad != 0), "unpack bits %u d %u v16 %d: bad %u expected %u",
+                  bits, d, v16, bad, exp_bad);
+            if (!exp_bad) {
+                int same = memcmp(q, exp, d * sizeof *q) == 0;
+                CHECK(same, "unpack bits %u d %u sgn %d v16 %d values", bits, d, sgn, v16);
+            }
         }
     }
 }
