@@ -177,7 +177,8 @@ static void test_kernels(void)
         if (qf == 23)
             CHECK(dot_q0(X, q, N) == acc, "dot_q0 trial %d", trial);
         else
-            CHECK(dot_qb(X, q, N) == acc, "dot_qb trial %d", trial);
+            for (int v16 = 0; v16 <= cpu_has_v4(); v16++)
+                CHECK(dot_qb_any(X, q, N, v16) == acc, "dot_qb trial %d v16 %d", trial, v16);
         /* update */
         uint32_t sat_exp = 0;
         for (int j = 0; j < N; j++) {
