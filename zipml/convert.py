@@ -166,9 +166,9 @@ def _peek_idx(path) -> IdxHeader:
 
 # --------------------------------------------------------------------------- libsvm
 def iter_libsvm(path, n_features=None, zero_based: bool = False):
-    """Yield sparse blocks ``(labels, rowptr, cols, vals)`` of a libsvm file (CSR, 0-based
-    columns), one block per ~4 MiB of text. Same grammar and error messages as
-    :func:`zipml.data.load_libsvm` (file, line, token)."""
+    """Yield sparse blocks ``(first_line, labels, rowptr, cols, vals)`` of a libsvm file (CSR,
+    0-based columns; ``first_line`` 0-based), one block per ~4 MiB of text. Same grammar and
+    error messages as :func:`zipml.data.load_libsvm` (file, line, token)."""
     name = os.fspath(path)
     line0 = 0
     with _open_read(name) as f:
@@ -282,6 +282,9 @@ def idx_to_libsvm(images, labels, out, *, scale: float = 1.0, limit=None,
                 X = X / scale
             write_libsvm_chunk(fo, X, y)
             written += block.shape[0]
+    if limit is None:
+        for _ in lab_iter:      # reach the end of the label file: its trailing-bytes check
+            pass
     lab_iter.close()
     return written
 

@@ -197,15 +197,18 @@ def extract_features(model, paths, size: int = 299, batch_size: int = 8, progres
 
 
 def images_to_libsvm(folder, label, out, *, weights=None, random_weights=False, seed=0,
-                     size: int = 299, batch_size: int = 8, progress=True) -> tuple[int, str]:
+                     size: int = 299, batch_size: int = 8, progress=True,
+                     model=None) -> tuple[int, str]:
     """Features of every image in ``folder`` as libsvm lines with ``label``, written to
-    ``out``. Returns ``(images, weights source)``."""
+    ``out`` (via ``out.part``: nothing is left half-written). Returns ``(images, weights
+    source)``. ``model``: a ``(model, source)`` pair from :func:`build_model` to reuse
+    (then ``weights``, ``random_weights`` and ``seed`` are ignored)."""
     from .convert import write_libsvm_chunk
     label = float(label)
     if not np.isfinite(label):
         raise ValueError(f"label must be finite, got {label!r}")
     paths = list_images(folder)
-    model, source = build_model(weights, random_weights, seed)
+    model, source = model if model is not None else build_model(weights, random_weights, seed)
     n = 0
     tmp = os.fspath(out) + ".part"
     try:
