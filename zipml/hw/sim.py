@@ -50,7 +50,7 @@ uint64_t zs_s2mm_done(void*);
 int zs_s2mm_tlast(void*);
 """
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 _LIBS: dict[Path, object] = {}
 #: Build times in seconds of the libraries built by this process, by library path.
 BUILD_TIMES: dict[str, float] = {}
@@ -69,7 +69,7 @@ def verilator_version() -> str:
 
 
 def build_sim_library(bits: int, max_dim: int = SIM_MAX_DIM, *, fifo_words: int | None = None,
-                      jobs: int = 2, verbose: bool = False) -> Path:
+                      jobs: int = 2) -> Path:
     """Build (or find in the cache) the simulation library of precision ``bits``.
 
     Parameters
@@ -88,8 +88,21 @@ def build_sim_library(bits: int, max_dim: int = SIM_MAX_DIM, *, fifo_words: int 
     Path
         The shared library (``build/verilator/<digest>/libzipml_sim.so``).
     """
+    import fcntl
+
     from ..synth import ghdl_verilog
 
+    BUILD.mkdir(parents=True, exist_ok=True)
+    # one build per configuration even with several processes (pytest -n): a file lock
+    with open(BUILD / f".lock_q{bits}_d{max_dim}", "w") as lockf, _LOCK:
+        fcntl.flock(lockf, fcntl.LOCK_EX)
+        try:
+            return _build_locked(bits, max_dim, fifo_words, jobs, ghdl_verilog)
+        finally:
+            fcntl.flock(lockf, fcntl.LOCK_UN)
+
+
+def _build_locked(bits, max_dim, fifo_words, jobs, ghdl_verilog) -> Path:
     vfile = ghdl_verilog(bits, max_dim, fifo_words=fifo_words)
     version = verilator_version()
     h = hashlib.sha256()
@@ -101,38 +114,35 @@ def build_sim_library(bits: int, max_dim: int = SIM_MAX_DIM, *, fifo_words: int 
     lib = out / "libzipml_sim.so"
     if lib.exists():
         return lib
-    with _LOCK:
-        if lib.exists():
-            return lib
-        t0 = time.perf_counter()
-        tmp = out.with_name(f"{digest}.tmp{os.getpid()}")
+    t0 = time.perf_counter()
+    tmp = out.with_name(f"{digest}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    cmd = [shutil.which("verilator"), "--cc", "--exe", "--build", "-O3", "-j", str(jobs),
+           "--top-module", spec.TOP_ENTITY, "--Mdir", str(tmp / "obj"),
+           "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN", "-Wno-UNOPTFLAT",
+           "--x-assign", "fast", "--x-initial", "fast",
+           "-CFLAGS", "-fPIC", "-LDFLAGS", "-shared", "-o", "libzipml_sim.so",
+           "-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2",
+           str(vfile), str(HARNESS)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    (tmp / "build.log").write_text(" ".join(cmd) + "\n" + res.stdout + res.stderr)
+    if res.returncode:
+        raise SimBuildError(f"verilator failed (exit {res.returncode}) for Q{bits} "
+                            f"G_MAX_DIM={max_dim}; log {tmp / 'build.log'}:\n"
+                            f"{res.stderr[-3000:]}")
+    shutil.copy2(tmp / "obj" / "libzipml_sim.so", tmp / "libzipml_sim.so")
+    shutil.copy2(tmp / "build.log", tmp / "obj.log")
+    shutil.rmtree(tmp / "obj", ignore_errors=True)
+    seconds = time.perf_counter() - t0
+    (tmp / "build_seconds.txt").write_text(f"{seconds:.1f}\n")
+    (tmp / "source.txt").write_text(f"{vfile}\n{HARNESS}\n{version}\n")
+    if out.exists():          # another process won the race
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        cmd = [shutil.which("verilator"), "--cc", "--exe", "--build", "-O3", "-j", str(jobs),
-               "--top-module", spec.TOP_ENTITY, "--Mdir", str(tmp / "obj"),
-               "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN", "-Wno-UNOPTFLAT",
-               "--x-assign", "fast", "--x-initial", "fast",
-               "-CFLAGS", "-fPIC", "-LDFLAGS", "-shared", "-o", "libzipml_sim.so",
-               "-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2",
-               str(vfile), str(HARNESS)]
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        (tmp / "build.log").write_text(" ".join(cmd) + "\n" + res.stdout + res.stderr)
-        if res.returncode:
-            raise SimBuildError(f"verilator failed (exit {res.returncode}) for Q{bits} "
-                                f"G_MAX_DIM={max_dim}; log {tmp / 'build.log'}:\n"
-                                f"{res.stderr[-3000:]}")
-        shutil.copy2(tmp / "obj" / "libzipml_sim.so", tmp / "libzipml_sim.so")
-        shutil.copy2(tmp / "build.log", tmp / "obj.log")
-        shutil.rmtree(tmp / "obj", ignore_errors=True)
-        seconds = time.perf_counter() - t0
-        (tmp / "build_seconds.txt").write_text(f"{seconds:.1f}\n")
-        (tmp / "source.txt").write_text(f"{vfile}\n{HARNESS}\n{version}\n")
-        if out.exists():          # another process won the race
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.rename(out)
-        BUILD_TIMES[str(lib)] = seconds
-        return lib
+    else:
+        tmp.rename(out)
+    BUILD_TIMES[str(lib)] = seconds
+    return lib
 
 
 def _load(lib: Path):
@@ -227,6 +237,12 @@ class SimDevice(EngineDevice):
         """Pulse ``aresetn`` (power-on state, registers at their reset values)."""
         lib, sim = self._need()
         lib.zs_reset(sim, cycles)
+
+    def set_faults(self, s2mm_block: bool = False, mm2s_gap: int = 0) -> None:
+        """Fault injection: a stuck S2MM channel; MM2S gaps of ``mm2s_gap`` cycles per word."""
+        self._faults = (int(bool(s2mm_block)), int(mm2s_gap))
+        if self._sim is not None:
+            self._lib.zs_set_faults(self._sim, *self._faults)
 
     @property
     def cycles(self) -> int:
