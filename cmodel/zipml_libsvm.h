@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* bump when the interface (functions, struct layout, codes) changes; zipml/data.py checks it */
-#define ZML_LS_ABI 1
+#define ZML_LS_ABI 2
 
 /* error codes (mirrored in zipml/data.py) */
 #define ZML_LS_OK 0
@@ -42,6 +42,8 @@ int zml_libsvm_parse(const char *buf, int64_t len, int zero_based, int64_t n_fea
                      int64_t max_rows, double *labels, int64_t *rowptr, int32_t *cols,
                      float *vals, int32_t *scratch, int64_t rows_cap, int64_t nnz_cap,
                      zml_parse_result *res);
+
+void zml_libsvm_count(const char *buf, int64_t len, int64_t *newlines, int64_t *colons);
 
 void zml_libsvm_fill(const int64_t *rowptr, const int32_t *cols, const float *vals,
                      int64_t n_rows, int64_t d, float *x);

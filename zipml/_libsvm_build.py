@@ -41,6 +41,8 @@ int zml_libsvm_parse(const char *buf, int64_t len, int zero_based, int64_t n_fea
                      float *vals, int32_t *scratch, int64_t rows_cap, int64_t nnz_cap,
                      zml_parse_result *res);
 
+void zml_libsvm_count(const char *buf, int64_t len, int64_t *newlines, int64_t *colons);
+
 void zml_libsvm_fill(const int64_t *rowptr, const int32_t *cols, const float *vals,
                      int64_t n_rows, int64_t d, float *x);
 """

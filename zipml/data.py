@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_LIBSVM_ABI = 1  # ZML_LS_ABI of cmodel/zipml_libsvm.h
+_LIBSVM_ABI = 2  # ZML_LS_ABI of cmodel/zipml_libsvm.h
 
 try:  # the C tokenizer (cmodel/zipml_libsvm.c), built by zipml/_libsvm_build.py
     from . import _libsvm as _clibsvm
@@ -231,8 +231,10 @@ def _parse_c(view, zero_based: bool, n_features, max_rows):
     ffi, lib = _clibsvm.ffi, _clibsvm.lib
     buf, nbytes = view
     mv = memoryview(buf)[:nbytes]
-    rows_cap = buf.count(b"\n", 0, nbytes) + 1
-    nnz_cap = buf.count(b":", 0, nbytes)
+    cbuf = ffi.from_buffer("char[]", mv)
+    counts = ffi.new("int64_t[2]")
+    lib.zml_libsvm_count(cbuf, nbytes, counts, counts + 1)
+    rows_cap, nnz_cap = counts[0] + 1, counts[1]
     if max_rows is not None:
         rows_cap = min(rows_cap, max_rows)
     labels = np.empty(rows_cap, dtype=np.float64)
@@ -241,7 +243,6 @@ def _parse_c(view, zero_based: bool, n_features, max_rows):
     vals = np.empty(max(nnz_cap, 1), dtype=np.float32)
     scratch = np.empty(max(nnz_cap, 1), dtype=np.int32)
     res = ffi.new("zml_parse_result *")
-    cbuf = ffi.from_buffer("char[]", mv)
     lib.zml_libsvm_parse(
         cbuf, nbytes, 1 if zero_based else 0, -1 if n_features is None else n_features,
         -1 if max_rows is None else max_rows,
