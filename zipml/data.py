@@ -259,20 +259,21 @@ def _parse_c(view, zero_based: bool, n_features, max_rows):
 def _blocks(f, block_bytes: int):
     """Yield ``(buffer, length)``: the first ``length`` bytes of ``buffer`` are whole lines
     (the very last block may lack its final newline)."""
-    carry = b""
+    parts = []  # pieces of the current incomplete line (joined once: linear in its length)
     while True:
         chunk = f.read(block_bytes)
         if not chunk:
-            if carry:
-                yield carry, len(carry)
+            if parts:
+                buf = b"".join(parts)
+                yield buf, len(buf)
             return
-        buf = carry + chunk if carry else chunk
-        cut = buf.rfind(b"\n")
+        cut = chunk.rfind(b"\n")
+        parts.append(chunk)
         if cut < 0:
-            carry = buf
             continue
-        yield buf, cut + 1
-        carry = buf[cut + 1:]
+        buf = b"".join(parts) if len(parts) > 1 else chunk
+        yield buf, len(buf) - (len(chunk) - cut - 1)
+        parts = [chunk[cut + 1:]] if cut + 1 < len(chunk) else []
 
 
 _warned_python = False
