@@ -156,7 +156,9 @@ def main(argv=None):
     E = args.epochs
     print(f"Fashion-MNIST {Xtr.shape[0]} x {Xtr.shape[1]} (+ bias), class 0 vs rest, "
           f"{E} epochs, L2-SVM, step 2^-{k} (max ||a||^2 = {max_norm2:.1f}), costs 1/1")
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; single thread")
+    loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; single thread; load average "
+          f"{loadavg:.2f} at start (other jobs on the machine slow the timings down)")
 
     bw = read_bandwidth()
     print(f"single-thread read bandwidth (numpy sum, 256 MiB): {bw / 1e9:.2f} GB/s")

@@ -34,6 +34,9 @@ What changed since 2017
   with ``BINARIZE_VALUE``), as the 2017 FPGA did.
 * ``a_quantize`` also takes ``rounding="stochastic"``, ``seed``, ``redraw`` (a new stochastic
   quantization every epoch) and ``double_sampling`` (ZipML, ICML 2017).
+* The packed buffer is rebuilt only when the data, the labels or the precision change through
+  these methods; after editing ``a`` or ``b`` in place, call :meth:`ZipML_SGD.set_data` (or
+  ``a_quantize`` again) so that the next run packs them anew.
 * ``load_libsvm_data`` keeps the precision chosen by the constructor or ``a_quantize`` (the 2017
   class reset it to float32); the float data stay in ``self.a`` and are what the loss and
   classification functions use.
@@ -192,6 +195,7 @@ class ZipML_SGD:
         self.b_normalization = None
         self.last_result = None
         self.bytes_per_epoch = 0
+        self._signed_cache = None
         self._codes = None        # (codes_a, codes_b or None) of the current precision
         self._stream = None       # packed epoch buffer, reused across epochs and classes
         self._stream_key = None
@@ -259,6 +263,7 @@ class ZipML_SGD:
         return self
 
     def _invalidate_codes(self):
+        self._signed_cache = None
         self._codes = None
         self._stream = None
         self._stream_key = None
@@ -352,9 +357,12 @@ class ZipML_SGD:
 
     # ------------------------------------------------------------------ quantization / packing
     def _signed(self) -> bool:
+        """MODE.SIGNED: from a_normalize, else inferred (negative data -> [-1, 1])."""
         if self.a_to_min1_1 is not None:
             return self.a_to_min1_1
-        return bool(self.a[:, 1:].size and self.a[:, 1:].min() < 0)
+        if self._signed_cache is None:
+            self._signed_cache = bool(self.a[:, 1:].size and self.a[:, 1:].min() < 0)
+        return self._signed_cache
 
     def _check_range(self):
         """The data must fit the precision: [0,1] / [-1,1] for Qb, Q8.23 for Q0."""
@@ -396,12 +404,12 @@ class ZipML_SGD:
     def _build_stream(self, num_epochs: int) -> np.ndarray:
         """The DMA buffer(s): 1-D (one epoch, reused) or 2-D (a new draw per epoch)."""
         from . import pack
-        self._ensure_codes()
         bits = self.quantization_bits
-        y = self._labels_f32()
         key = (bits, num_epochs if self.redraw else None)
         if self._stream is not None and self._stream_key == key:
-            return self._stream
+            return self._stream          # data, labels and precision unchanged since packing
+        self._ensure_codes()
+        y = self._labels_f32()
         n, d = self.a.shape
         if bits == 0:
             stream = pack.pack(self.a, y, 0)
