@@ -123,7 +123,7 @@ def build_model(weights=None, random_weights: bool = False, seed: int = 0):
         source = weights
     elif random_weights:
         torch.manual_seed(int(seed))
-        model = inception_v3(weights=None, aux_logits=True, init_weights=True,
+        model = inception_v3(weights=None, aux_logits=False, init_weights=True,
                              transform_input=False)
         source = f"random (seed {int(seed)})"
     else:
