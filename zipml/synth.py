@@ -59,6 +59,10 @@ def ghdl_verilog(bits: int, max_dim: int, out_dir: Path | None = None, *,
     out_dir.mkdir(parents=True, exist_ok=True)
     vfile = out_dir / f"{spec.TOP_ENTITY}.v"
     if vfile.exists() and vfile.stat().st_size:
+        text = vfile.read_text()
+        fixed = fix_ghdl_verilog(text)
+        if fixed != text:           # cached before the fix below existed
+            vfile.write_text(fixed)
         return vfile
     work = out_dir / "ghdl"
     work.mkdir(exist_ok=True)
@@ -74,9 +78,31 @@ def ghdl_verilog(bits: int, max_dim: int, out_dir: Path | None = None, *,
     if re.search(r"latch", log, re.IGNORECASE):
         raise RuntimeError(f"ghdl synth inferred a latch (see {out_dir / 'ghdl_synth.log'})")
     tmp = vfile.with_suffix(".v.tmp")
-    tmp.write_text(res.stdout)
+    tmp.write_text(fix_ghdl_verilog(res.stdout))
     tmp.replace(vfile)
     return vfile
+
+
+_BIT_STRING = re.compile(r'"([01]+)"')
+_SIGNED_SHR = re.compile(r"(\$signed\([^()]*\)) >> ")
+
+
+def fix_ghdl_verilog(text: str) -> str:
+    """Repair two errors of the Verilog written by ``ghdl synth --out=verilog`` (GHDL 2.0).
+
+    The netlist itself is right (``--out=vhdl`` of the same synthesis simulates like the RTL);
+    its Verilog rendering is not, in every simulator (Verilator, Icarus) and in Yosys:
+
+    - constants wider than 32 bits are written ``"0101..."``, a Verilog *string* literal (8 bits
+      of ASCII per character), not a bit vector: the engine's register reset values read back
+      as 0x18181818. Rewritten as sized binary constants ``N'b0101...`` (GHDL writes no other
+      strings);
+    - ``shift_right`` of a ``signed`` value (arithmetic) is written ``$signed(x) >> n``, a
+      logical shift in Verilog: negative updates became huge positive ones and the models
+      saturated. Rewritten as ``$signed(x) >>> n``.
+    """
+    text = _BIT_STRING.sub(lambda m: f"{len(m.group(1))}'b{m.group(1)}", text)
+    return _SIGNED_SHR.sub(r"\1 >>> ", text)
 
 
 def _run(cmd, what):
