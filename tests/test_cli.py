@@ -111,7 +111,7 @@ def test_train_regression_rmse(files):
     (["--train", "{tr}", "--json", "{dir}/no/such/dir/x.json"], "output directory"),
     (["--train", "{tr}", "--normalize", "none", "--bits", "2"], "features must lie in [0, 1]"),
     (["--train", "{te}.broken"], "line 2"),
-    (["--train", "{tr}", "--backend", "sim"], "backend 'sim' is not implemented"),
+    (["--train", "{tr}", "--backend", "pynq"], "bitstream is not installed"),
 ])
 def test_train_bad_input_one_line_exit_2(files, args, needle):
     broken = files["dir"] / "digits.test.broken"

@@ -14,8 +14,9 @@ To add a subcommand, write ``zipml/commands/<name>.py`` and add one line to ``CO
 Errors the user can fix (missing file, bad value, a backend that is not available) are
 reported as one line on stderr, ``zipml <command>: error: ...``, with exit code 2 and no
 traceback: commands raise :class:`UsageError` (or ``ValueError``/``OSError``/
-``NotImplementedError`` from the library) for them. An error reported by the engine
-(:class:`zipml.config.EngineError`) gives one line and exit code 1.
+``NotImplementedError`` from the library) for them. A run-time failure (``RuntimeError``, e.g.
+:class:`zipml.config.EngineError` or a backend that cannot start) gives one line and exit
+code 1.
 """
 from __future__ import annotations
 
@@ -70,11 +71,9 @@ def main(argv=None) -> int:
             msg = f"{msg}: {exc.filename}"
         print(f"{args._prog}: error: {msg}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:     # EngineError and other run-time failures: exit 1
-        from .config import EngineError
-        if not isinstance(exc, (EngineError, NotImplementedError)):
-            raise
-        print(f"{args._prog}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+    except RuntimeError as exc:     # EngineError, backend failures: one line, exit 1
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"{args._prog}: error: {msg}", file=sys.stderr)
         return 2 if isinstance(exc, NotImplementedError) else 1
     except KeyboardInterrupt:
         print(f"{args._prog}: interrupted", file=sys.stderr)
