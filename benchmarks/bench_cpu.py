@@ -249,10 +249,15 @@ def main(argv=None):
     print()
     print("targets")
     verdicts = []
+    signed = {"Q0 accuracy within 0.5 point of sklearn": pt(q0["acc"], sk["acc"])}
+    for name in ("Q8", "Q4", "Q2", "Q1"):
+        signed[f"{name} accuracy within"] = pt(results[name]["acc"], q0["acc"])
     for text, value, op, lim in targets:
         ok = value <= lim if op == "<=" else value >= lim
         verdicts.append(dict(target=text, value=value, ok=ok))
-        print(f"  {'PASS' if ok else 'MISS'}  {text}: {value:.2f} (need {op} {lim:g})")
+        note = next((f" (signed difference {v:+.2f})" for k, v in signed.items()
+                     if text.startswith(k)), "")
+        print(f"  {'PASS' if ok else 'MISS'}  {text}: {value:.2f} (need {op} {lim:g}){note}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(results=results, targets=verdicts, bandwidth=bw, step=step,
