@@ -353,3 +353,11 @@ def test_top_level_names():
     assert Z2 is ZipML_SGD and zipml.get_backend is backends.get_backend
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         zipml.nope
+
+
+def test_2017_constructor_arguments():
+    with pytest.warns(DeprecationWarning, match="ctrl_base, dma_base"):
+        Z = ZipML_SGD(on_pynq=0, bitstreams_path="/x", ctrl_base=0x41200000,
+                      dma_base=0x40400000, dma_buffer_size=32 * 1024 * 1024)
+    assert Z.backend_name == "cpu" and Z.backend().name == "cpu"
+    assert ZipML_SGD(on_pynq=1).backend_name == "pynq"

@@ -140,6 +140,8 @@ class ZipML_SGD:
         Factor applied to the step size after every epoch (1.0 = constant).
     on_pynq : {0, 1} or None
         2017 constructor argument: 1 means ``backend="pynq"``, 0 means ``backend="cpu"``.
+    bitstreams_path, ctrl_base, dma_base, dma_buffer_size
+        2017 constructor arguments, accepted and ignored (``DeprecationWarning``).
     **backend_kw
         Passed to :func:`zipml.backends.get_backend` (e.g. ``max_dim``).
 
@@ -163,10 +165,18 @@ class ZipML_SGD:
 
     def __init__(self, bits: int = 0, backend: str = "auto", *, rounding: str = "nearest",
                  seed=None, delay: int = 1, step_decay: float = 1.0, on_pynq=None,
+                 bitstreams_path=None, ctrl_base=None, dma_base=None, dma_buffer_size=None,
                  **backend_kw):
         spec.check_bits(bits)
         if on_pynq is not None:
             backend = "pynq" if on_pynq else "cpu"
+        legacy = {k: v for k, v in (("bitstreams_path", bitstreams_path),
+                                    ("ctrl_base", ctrl_base), ("dma_base", dma_base),
+                                    ("dma_buffer_size", dma_buffer_size)) if v is not None}
+        if legacy:
+            warnings.warn(f"ZipML_SGD: the 2017 arguments {', '.join(sorted(legacy))} are "
+                          f"ignored: the overlay's .hwh gives the addresses and buffers are "
+                          f"allocated per run", DeprecationWarning, stacklevel=2)
         from .backends import BACKEND_NAMES
         if backend not in BACKEND_NAMES:
             raise ValueError(f"backend must be one of {BACKEND_NAMES}, got {backend!r}")
