@@ -51,12 +51,29 @@ def files(tmp_path_factory):
     return d
 
 
-def test_scripts_are_not_collected_by_pytest():
+_PLUGIN = """
+def pytest_collectstart(collector):
+    print("COLLECTING", collector.nodeid)
+"""
+
+
+def collected_modules(tmp_path, *extra):
+    """Node ids of every collector pytest starts over tests/ (a plugin prints them)."""
+    (tmp_path / "zipml_collect_probe.py").write_text(_PLUGIN)
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", str(TESTS),
-                        "-p", "no:cacheprovider", "-p", "no:xdist"],
-                       capture_output=True, text=True, timeout=180, cwd=ROOT)
-    assert "test_examples.py" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
-    assert "test_pynq_" not in r.stdout
+                        "-p", "zipml_collect_probe", "-p", "no:cacheprovider", "-p", "no:xdist",
+                        *extra], capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+    return [ln.split(" ", 1)[1] for ln in r.stdout.splitlines() if ln.startswith("COLLECTING ")]
+
+
+def test_scripts_are_not_collected_by_pytest(tmp_path):
+    seen = collected_modules(tmp_path)
+    assert "tests/test_examples.py" in seen, seen
+    assert not [n for n in seen if n.startswith("tests/test_pynq_")], seen
+    # the probe does see them when conftest.py's collect_ignore_glob is not applied
+    seen = collected_modules(tmp_path, "--noconftest", "--ignore", str(TESTS / "rtl"))
+    assert "tests/test_pynq_mnist.py" in seen, seen
     for name in ("test_pynq_mnist.py", "test_pynq_YearPredictionMSD.py",
                  "test_pynq_galaxymerger.py"):
         assert (TESTS / name).is_file()

@@ -133,7 +133,8 @@ def test_features_random_weights_on_generated_images(tmp_path):
     model = transfer.build_model(random_weights=True, seed=0)
     (_, f), = list(transfer.extract_features(model[0], [folder / "b.jpg"], size=75,
                                              progress=False))
-    assert np.allclose(f[0], X[1], rtol=1e-4, atol=1e-6 * float(np.abs(X[1]).max()))
+    # (batch of 1 here, of 2 in the CLI: float32 sums in another order)
+    assert np.linalg.norm(f[0] - X[1]) < 1e-4 * np.linalg.norm(X[1])
     # a file that is not InceptionV3 weights is refused with its name
     import torch
     torch.save({"w": torch.zeros(2)}, tmp_path / "bad.pth")
