@@ -106,6 +106,35 @@ def test_features_need_weights_or_random(tmp_path):
 
 
 @pytest.mark.skipif(not HAVE_TORCH, reason=NO_TORCH)
+def test_weights_file_and_hub_cache_are_used(tmp_path, monkeypatch):
+    """A state dict in torchvision's InceptionV3 layout (random values: no ImageNet weights
+    here) is loaded from --weights or found in the torch hub cache."""
+    import torch
+    from torchvision.models import inception_v3
+    torch.manual_seed(1)
+    ref = inception_v3(weights=None, aux_logits=True, init_weights=False)
+    hub = tmp_path / "torch_home" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    path = hub / transfer.TORCHVISION_WEIGHTS_FILE
+    torch.save(ref.state_dict(), path)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None, raising=False)
+    assert transfer.imagenet_weights_path() == str(path)
+    model, source = transfer.build_model()               # found in the cache
+    assert source == str(path)
+    got = model.state_dict()
+    for k, v in ref.state_dict().items():
+        if not k.startswith(("fc.", "AuxLogits.")):
+            assert torch.equal(got[k], v), k
+    assert model.transform_input                          # as torchvision's ImageNet weights
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    assert transfer.imagenet_weights_path() is None
+    with pytest.raises(transfer.WeightsMissing, match="nothing is downloaded"):
+        transfer.build_model()
+    assert transfer.build_model(path)[1] == str(path)    # given by path
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason=NO_TORCH)
 def test_features_random_weights_on_generated_images(tmp_path):
     from PIL import Image
     folder = tmp_path / "imgs"
