@@ -177,6 +177,7 @@ def test_truncated_idx(tmp_path, images):
     msg = r.stderr.strip()
     assert msg.count("\n") == 0 and "img" in msg and "truncated" in msg
     assert f"byte {len(data) - 7}" in msg and "item 36" in msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["img", "lab"]   # no output left
 
 
 def test_idx_errors(tmp_path, images):
@@ -221,7 +222,8 @@ def test_libsvm_to_idx_errors(tmp_path):
     assert "sample 2" in r.stderr and "feature 1: value 1.5 is not an integer" in r.stderr
     p.write_text("300 1:3\n")
     with pytest.raises(ValueError, match="label 300 does not fit an idx uint8 label"):
-        cv.libsvm_to_idx(p, tmp_path / "i", tmp_path / "l", shape=(2,))
+        cv.libsvm_to_idx(p, tmp_path / "i", tmp_path / "l.gz", shape=(2,))
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["x.libsvm"]   # nothing half-written
     p.write_text("1 1:3\n1 5:1\n")
     with pytest.raises(ValueError, match=r"x.libsvm, line 2: feature index larger than 4"):
         cv.libsvm_to_idx(p, tmp_path / "i", tmp_path / "l", shape=(2, 2))

@@ -22,13 +22,13 @@ Errors name the file and the position (line and column, sample and byte offset).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import math
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
@@ -62,14 +62,30 @@ def _open_read(path):
     return f
 
 
-def _open_write(path, text=False):
+def _open_write(path, text=False, gz=None):
     name = os.fspath(path)
-    if name.endswith(".gz"):
+    if name.endswith(".gz") if gz is None else gz:
         g = gzip.open(name, "wb")
         return io.TextIOWrapper(g, encoding="ascii", newline="\n") if text else g
     if text:
         return open(name, "w", encoding="ascii", newline="\n")
     return open(name, "wb")
+
+
+@contextlib.contextmanager
+def _atomic(*paths):
+    """Yield temporary names (``<path>.part``) for ``paths``; on success they are renamed to
+    ``paths``, on an exception removed: a failed conversion leaves no half-written output."""
+    finals = [os.fspath(p) for p in paths]
+    tmps = [f + ".part" for f in finals]
+    try:
+        yield tmps
+        for t, f in zip(tmps, finals):
+            os.replace(t, f)
+    finally:
+        for t in tmps:
+            if os.path.exists(t):
+                os.unlink(t)
 
 
 def detect_format(path) -> str:
@@ -268,7 +284,7 @@ def idx_to_libsvm(images, labels, out, *, scale: float = 1.0, limit=None,
     written = 0
     lab_iter = iter_idx(labels, chunk_rows)
     lab_buf = np.empty(0)
-    with _open_write(out, text=True) as fo:
+    with _atomic(out) as (tmp,), _open_write(tmp, True, _gz(out)) as fo:
         for _h, start, block in iter_idx(images, chunk_rows):
             if written >= n:
                 break
@@ -347,7 +363,7 @@ def csv_to_libsvm(src, out, *, label_column: int = 0, header: bool = False,
     """Convert a numeric CSV file to libsvm; returns the samples written."""
     _check_limit(limit)
     written = 0
-    with _open_write(out, text=True) as fo:
+    with _atomic(out) as (tmp,), _open_write(tmp, True, _gz(out)) as fo:
         for X, y in iter_csv(src, label_column, header, delimiter, chunk_rows):
             if limit is not None:
                 X, y = X[:limit - written], y[:limit - written]
@@ -374,7 +390,7 @@ def libsvm_to_csv(src, out, *, n_features=None, label_column: int = 0, header: b
     if n_features is None:
         _n, n_features = _libsvm_dims(src)
     written = 0
-    with _open_write(out, text=True) as fo:
+    with _atomic(out) as (tmp,), _open_write(tmp, True, _gz(out)) as fo:
         if header:
             names = [f"f{j + 1}" for j in range(n_features)]
             names.insert(label_column if label_column >= 0 else len(names) + 1 + label_column,
@@ -435,62 +451,61 @@ def libsvm_to_idx(src, images_out, labels_out, *, shape=(28, 28), dtype: str = "
     d = int(np.prod(shape))
     dt = np.dtype(dtype)
     name = os.fspath(src)
-    tmp_files = []
-    try:
-        img_path = _plain_target(images_out, tmp_files)
-        lab_path = _plain_target(labels_out, tmp_files)
-        n = 0
-        with open(img_path, "wb") as fi, open(lab_path, "wb") as fl:
-            fi.write(_idx_header(_IDX_CODES[dtype], (0,) + shape))
-            fl.write(_idx_header(0x08, (0,)))
-            for line0, labels, rowptr, cols, vals in iter_libsvm(name, d):
-                k = labels.shape[0]
-                if limit is not None:
-                    k = min(k, limit - n)
-                X = _dense(rowptr, cols, vals, k, d).astype(np.float64) * scale
-                y = labels[:k]
-                badl = (y != np.round(y)) | (y < 0) | (y > 255)
-                if badl.any():
-                    i = int(np.flatnonzero(badl)[0])
-                    raise ValueError(f"{name}: sample {n + i + 1} (block from line {line0 + 1}): "
-                                     f"label {y[i]:g} does not fit an idx uint8 label (integer "
-                                     f"0..255)")
-                if dt.kind in "iu":
-                    info = np.iinfo(dt)
-                    bad = (X != np.round(X)) | (X < info.min) | (X > info.max)
-                    if bad.any():
-                        i, j = np.argwhere(bad)[0]
-                        raise ValueError(
-                            f"{name}: sample {n + i + 1} (block from line {line0 + 1}), feature "
-                            f"{j + 1}: value {X[i, j]:g} is not an integer in {info.min}.."
-                            f"{info.max} ({dtype}); use --dtype float32 or --scale")
-                fi.write(X.astype(dt.newbyteorder(">")).tobytes())
-                fl.write(y.astype(np.uint8).tobytes())
-                n += k
-                if limit is not None and n >= limit:
-                    break
-            for f in (fi, fl):
-                f.seek(4)
-                f.write(np.array([n], dtype=">u4").tobytes())
-        for plain, final in ((img_path, images_out), (lab_path, labels_out)):
-            if os.fspath(plain) != os.fspath(final):
-                with open(plain, "rb") as fsrc, gzip.open(os.fspath(final), "wb") as fdst:
-                    shutil.copyfileobj(fsrc, fdst)
-        return n
-    finally:
-        for t in tmp_files:
-            if os.path.exists(t):
-                os.unlink(t)
+    with _atomic(images_out, labels_out) as (img_tmp, lab_tmp):
+        raw = [t + ".raw" if _gz(o) else t for t, o in ((img_tmp, images_out),
+                                                        (lab_tmp, labels_out))]
+        try:
+            n = _write_idx_pair(name, raw[0], raw[1], shape, d, dt, dtype, scale, limit)
+            for plain, tmp, final in zip(raw, (img_tmp, lab_tmp), (images_out, labels_out)):
+                if _gz(final):
+                    with open(plain, "rb") as fsrc, gzip.open(tmp, "wb") as fdst:
+                        shutil.copyfileobj(fsrc, fdst)
+        finally:
+            for plain, tmp in zip(raw, (img_tmp, lab_tmp)):
+                if plain != tmp and os.path.exists(plain):
+                    os.unlink(plain)
+    return n
 
 
-def _plain_target(path, tmp_files):
-    path = os.fspath(path)
-    if not path.endswith(".gz"):
-        return path
-    fd, tmp = tempfile.mkstemp(suffix=".idx", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    tmp_files.append(tmp)
-    return tmp
+def _write_idx_pair(name, img_path, lab_path, shape, d, dt, dtype, scale, limit):
+    n = 0
+    with open(img_path, "wb") as fi, open(lab_path, "wb") as fl:
+        fi.write(_idx_header(_IDX_CODES[dtype], (0,) + shape))
+        fl.write(_idx_header(0x08, (0,)))
+        for line0, labels, rowptr, cols, vals in iter_libsvm(name, d):
+            k = labels.shape[0]
+            if limit is not None:
+                k = min(k, limit - n)
+            X = _dense(rowptr, cols, vals, k, d).astype(np.float64) * scale
+            y = labels[:k]
+            badl = (y != np.round(y)) | (y < 0) | (y > 255)
+            if badl.any():
+                i = int(np.flatnonzero(badl)[0])
+                raise ValueError(f"{name}: sample {n + i + 1} (block from line {line0 + 1}): "
+                                 f"label {y[i]:g} does not fit an idx uint8 label (integer "
+                                 f"0..255)")
+            if dt.kind in "iu":
+                info = np.iinfo(dt)
+                bad = (X != np.round(X)) | (X < info.min) | (X > info.max)
+                if bad.any():
+                    i, j = np.argwhere(bad)[0]
+                    raise ValueError(
+                        f"{name}: sample {n + i + 1} (block from line {line0 + 1}), feature "
+                        f"{j + 1}: value {X[i, j]:g} is not an integer in {info.min}.."
+                        f"{info.max} ({dtype}); use --dtype float32 or --scale")
+            fi.write(X.astype(dt.newbyteorder(">")).tobytes())
+            fl.write(y.astype(np.uint8).tobytes())
+            n += k
+            if limit is not None and n >= limit:
+                break
+        for f in (fi, fl):
+            f.seek(4)
+            f.write(np.array([n], dtype=">u4").tobytes())
+    return n
+
+
+def _gz(path) -> bool:
+    return os.fspath(path).endswith(".gz")
 
 
 def _idx_header(code: int, shape) -> bytes:

@@ -277,21 +277,27 @@ def mix_libsvm(inputs, train_out, test_out, n_train: int, n_test: int, seed=0) -
     line_of = np.concatenate([np.arange(c) for c in counts])
     order = np.random.default_rng(seed).permutation(total)
     picks = {"train": order[:n_train], "test": order[n_train:n_train + n_test]}
+    from .convert import _atomic
     handles = [open(p, "rb") for p in inputs]
     per_file = {}
     try:
-        for key, out in (("train", train_out), ("test", test_out)):
-            sel = picks[key]
-            with open(os.fspath(out), "wb") as fo:
-                for k in sel:
-                    fi, li = int(file_of[k]), int(line_of[k])
-                    offs, lens = index[fi]
-                    fh = handles[fi]
-                    fh.seek(int(offs[li]))
-                    fo.write(fh.read(int(lens[li])) + b"\n")
-            per_file[key] = np.bincount(file_of[sel], minlength=len(inputs)).tolist()
+        with _atomic(train_out, test_out) as tmps:
+            _write_mix(handles, index, file_of, line_of, picks, tmps, per_file, len(inputs))
     finally:
         for h in handles:
             h.close()
     return {"inputs": dict(zip(inputs, counts)), "train": per_file["train"],
             "test": per_file["test"]}
+
+
+def _write_mix(handles, index, file_of, line_of, picks, outs, per_file, n_inputs):
+    for key, out in zip(("train", "test"), outs):
+        sel = picks[key]
+        with open(out, "wb") as fo:
+            for k in sel:
+                fi, li = int(file_of[k]), int(line_of[k])
+                offs, lens = index[fi]
+                fh = handles[fi]
+                fh.seek(int(offs[li]))
+                fo.write(fh.read(int(lens[li])) + b"\n")
+        per_file[key] = np.bincount(file_of[sel], minlength=n_inputs).tolist()
