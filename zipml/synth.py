@@ -130,6 +130,11 @@ class Resources:
         dsp = c.get("DSP48E1", 0)
         return {"LUT": lut, "FF": ff, "BRAM36": bram, "DSP48": dsp}
 
+    @property
+    def latches(self) -> int:
+        """Latch cells (LDCE/LDPE): the RTL must have none."""
+        return sum(v for k, v in self.cells.items() if re.fullmatch(r"LD[CP]E?", k))
+
     def table(self) -> str:
         used = self.used
         lines = [f"zipml_sgd_engine Q{self.bits}, G_MAX_DIM={self.max_dim}, "
@@ -142,32 +147,42 @@ class Resources:
             ok = "" if tgt is None else ("PASS" if frac <= tgt else "MISS")
             lines.append(f"{k:<8} {u:>9g} {avail:>10} {100 * frac:>6.1f}% "
                          f"{'' if tgt is None else f'{100 * tgt:.0f}%':>7}  {ok}")
+        lines.append(f"{'latches':<8} {self.latches:>9}      (must be 0)"
+                     f"{'  FAIL' if self.latches else ''}")
         return "\n".join(lines)
 
     def meets_targets(self) -> bool:
         used = self.used
-        return all(used[k] / XC7Z020[k] <= t for k, t in TARGETS.items())
+        return (not self.latches
+                and all(used[k] / XC7Z020[k] <= t for k, t in TARGETS.items()))
 
 
 def yosys_resources(bits: int, max_dim: int = spec.DEFAULT_MAX_DIM, *,
                     vfile: Path | None = None) -> Resources:
-    """Map the engine to 7-series cells with Yosys and count them."""
+    """Map the engine to 7-series cells with Yosys (flattened) and count them."""
     yosys = _need("yosys", "apt-get install yosys")
     vfile = vfile or ghdl_verilog(bits, max_dim)
-    out = vfile.parent / "yosys_stat.json"
+    out = vfile.parent / "yosys_stat.txt"
     log = vfile.parent / "yosys.log"
     if not out.exists():
-        script = (f"read_verilog {vfile}; synth_xilinx -family xc7 -top {spec.TOP_ENTITY}; "
-                  f"tee -q -o {out} stat -json")
+        tmp = out.with_suffix(".tmp")
+        script = (f"read_verilog {vfile}; synth_xilinx -family xc7 -flatten "
+                  f"-top {spec.TOP_ENTITY}; tee -q -o {tmp} stat")
         res = subprocess.run([yosys, "-q", "-l", str(log), "-p", script],
                              capture_output=True, text=True)
         if res.returncode:
             raise RuntimeError(f"yosys failed (exit {res.returncode}), log {log}:\n"
                                f"{res.stderr[-4000:]}")
-    import json
-    data = json.loads(out.read_text())
-    mod = data["modules"].get(f"\\{spec.TOP_ENTITY}") or data["modules"].get(spec.TOP_ENTITY)
-    if mod is None:       # flattened design: take the design total
-        mod = data.get("design", {})
-    cells = {k.lstrip("\\$"): int(v) for k, v in mod.get("num_cells_by_type", {}).items()}
-    return Resources(bits, max_dim, cells)
+        tmp.replace(out)
+    return Resources(bits, max_dim, parse_stat(out.read_text()))
+
+
+def parse_stat(text: str) -> dict:
+    """Cell counts from the text of Yosys ``stat`` on a flattened design."""
+    cells = {}
+    for m in re.finditer(r"^\s+(\S+)\s+(\d+)\s*$", text, re.MULTILINE):
+        name = m.group(1).lstrip("\\$")
+        cells[name] = cells.get(name, 0) + int(m.group(2))
+    if not cells:
+        raise RuntimeError("no cell counts in the Yosys stat output")
+    return cells
