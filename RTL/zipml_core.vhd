@@ -103,7 +103,8 @@ architecture rtl of zipml_core is
   constant F_ONE  : std_logic_vector(31 downto 0) := x"3F800000";
   constant F_MONE : std_logic_vector(31 downto 0) := x"BF800000";
 
-  type t_state is (S_IDLE, S_CLEAR, S_PREP, S_RUN, S_DRAIN, S_FLUSH, S_OUT, S_DISCARD, S_EFLUSH);
+  type t_state is (S_IDLE, S_CLEAR, S_PREP, S_RUN, S_DRAIN, S_FLUSH, S_FINAL, S_DISCARD,
+                   S_EFLUSH, S_EOUT);
   type t_phase is (PH_A, PH_B, PH_L);
 
   function flush32(f : std_logic_vector(31 downto 0)) return std_logic_vector is
@@ -185,11 +186,11 @@ architecture rtl of zipml_core is
 
   -- op pipeline
   type t_op is record
-    vld, dot, upd, fifo, lbl, pop : std_logic;
+    vld, dot, upd, fifo, lbl, pop, snap : std_logic;
     addr : unsigned(AW - 1 downto 0);
     mask : std_logic_vector(V - 1 downto 0);
   end record;
-  constant C_OP0 : t_op := ('0', '0', '0', '0', '0', '0', (others => '0'), (others => '0'));
+  constant C_OP0 : t_op := ('0', '0', '0', '0', '0', '0', '0', (others => '0'), (others => '0'));
   type t_ops is array (1 to 4) of t_op;
   signal ops : t_ops := (others => C_OP0);
   signal dp_rst : std_logic;
@@ -219,7 +220,6 @@ architecture rtl of zipml_core is
 
   -- model memory side ports
   signal clr_we     : std_logic;
-  signal mm_rd_addr : unsigned(AW - 1 downto 0);
   signal mm_rd_data : std_logic_vector(V * 32 - 1 downto 0);
 
   -- output
@@ -236,6 +236,7 @@ architecture rtl of zipml_core is
   signal o_data2    : std_logic_vector(31 downto 0) := (others => '0');
   signal o_issue    : std_logic;
   signal o_err_frame : std_logic := '0';
+  signal out_busy   : std_logic := '0';                             -- a model frame is going out
   signal m_valid_i, m_hs : std_logic;
 
 begin
@@ -298,7 +299,8 @@ begin
   run_op <= '1' when state = S_RUN and acc_ok = '1'
                      and not ((phase /= PH_L and dec_err = '1') or (phase = PH_L and lbl_err = '1')
                               or s_axis_tlast /= exp_last) else '0';
-  drain_op <= '1' when state = S_DRAIN and dr_left /= 0 and dr_gap = '0'
+  -- drain ops also write the output snapshot: only once the previous model frame is out
+  drain_op <= '1' when state = S_DRAIN and dr_left /= 0 and dr_gap = '0' and out_busy = '0'
                        and not (wc = 0 and sq_count = 0) else '0';
 
   op0_v    <= run_op or drain_op;
@@ -343,7 +345,7 @@ begin
         ops <= (others => C_OP0);
       else
         ops(1) <= (vld => op0_v, dot => op0_dot, upd => op0_upd, fifo => op0_fifo, lbl => op0_lbl,
-                   pop => op0_pop, addr => op0_addr, mask => mask0);
+                   pop => op0_pop, snap => drain_op, addr => op0_addr, mask => mask0);
         ops(2 to 4) <= ops(1 to 3);
       end if;
       tdata1 <= s_axis_tdata;
@@ -369,10 +371,11 @@ begin
     generic map (G_LANES => V, G_WORDS => NW, G_AW => AW)
     port map (clk => clk, rst => dp_rst,
               op_valid => ops(2).vld and (ops(2).dot or ops(2).upd), op_upd => ops(2).upd,
-              op_addr => ops(2).addr, op_mask => ops(2).mask, delta => delta3,
+              op_addr => ops(2).addr, op_mask => ops(2).mask, op_snap => ops(2).snap,
+              delta => delta3,
               reg_shift => c_rshift, wr_block => wr_block, x_out => x4, sat => mm_sat,
-              clr_we => clr_we, clr_addr => cnt(AW - 1 downto 0), rd_addr => mm_rd_addr,
-              rd_data => mm_rd_data);
+              clr_we => clr_we, clr_addr => cnt(AW - 1 downto 0), snap_rd_addr => o_word,
+              snap_rd_data => mm_rd_data);
   clr_we <= '1' when state = S_CLEAR else '0';
 
   u_dot : entity work.zipml_dot_product
@@ -403,10 +406,9 @@ begin
   -------------------------------------------------------------------------------------------------
   -- model output
   -------------------------------------------------------------------------------------------------
-  o_issue <= '1' when state = S_OUT and o_j < c_d
+  o_issue <= '1' when out_busy = '1' and o_j < c_d
                       and (of_cnt + unsigned'("00" & o_rv1) + unsigned'("00" & o_rv2)) < 4
              else '0';
-  mm_rd_addr <= o_word;
   m_valid_i <= '1' when of_cnt /= 0 else '0';
   m_axis_tvalid <= m_valid_i;
   m_axis_tdata <= ofifo(to_integer(of_rp))(31 downto 0);
@@ -479,6 +481,14 @@ begin
         of_cnt <= of_cnt + 1;
       elsif dec and not inc then
         of_cnt <= of_cnt - 1;
+      end if;
+
+      -- a model frame has gone out
+      if out_busy = '1' and m_hs = '1' and ofifo(to_integer(of_rp))(32) = '1' then
+        out_busy <= '0';
+        if o_err_frame = '0' then
+          epoch_count <= epoch_count + 1;
+        end if;
       end if;
 
       case state is
@@ -585,16 +595,50 @@ begin
             end if;
           end if;
 
-        when S_FLUSH | S_EFLUSH =>
+        when S_FLUSH =>
+          -- the drain's last writes have landed in the snapshot: emit it, go on
           if cnt = C_FLUSH then
             cnt <= (others => '0');
-            state <= S_OUT;
-            o_err_frame <= '1' when state = S_EFLUSH else '0';
+            out_busy <= '1';
+            o_err_frame <= '0';
             o_j <= (others => '0');
             o_word <= (others => '0');
             o_lane <= (others => '0');
+            if epoch + 1 = c_epochs then
+              state <= S_FINAL;
+            else
+              epoch <= epoch + 1;
+              gamma <= gamma_next;
+              state <= S_PREP;
+              phase <= PH_A;
+              wc <= (others => '0');
+              m_idx <= (others => '0');
+              chk_cnt <= (others => '0');
+              sd_left <= c_sd;
+            end if;
           else
             cnt <= cnt + 1;
+          end if;
+
+        when S_EFLUSH =>
+          -- after a data error: one model frame once the previous one is out
+          if cnt = C_FLUSH and out_busy = '0' then
+            cnt <= (others => '0');
+            out_busy <= '1';
+            o_err_frame <= '1';
+            o_j <= (others => '0');
+            o_word <= (others => '0');
+            o_lane <= (others => '0');
+            state <= S_EOUT;
+          elsif cnt /= C_FLUSH then
+            cnt <= cnt + 1;
+          end if;
+
+        when S_FINAL | S_EOUT =>
+          if out_busy = '0' then
+            state <= S_IDLE;
+            busy <= '0';
+            done <= '1';
           end if;
 
         when S_DISCARD =>
@@ -603,31 +647,6 @@ begin
             cnt <= (others => '0');
           end if;
 
-        when S_OUT =>
-          if m_hs = '1' and ofifo(to_integer(of_rp))(32) = '1' then
-            if o_err_frame = '1' then
-              state <= S_IDLE;
-              busy <= '0';
-              done <= '1';
-            else
-              epoch_count <= epoch_count + 1;
-              if epoch + 1 = c_epochs then
-                state <= S_IDLE;
-                busy <= '0';
-                done <= '1';
-              else
-                epoch <= epoch + 1;
-                gamma <= gamma_next;
-                cnt <= (others => '0');
-                state <= S_PREP;
-                phase <= PH_A;
-                wc <= (others => '0');
-                m_idx <= (others => '0');
-                chk_cnt <= (others => '0');
-                sd_left <= c_sd;
-              end if;
-            end if;
-          end if;
       end case;
 
       ---------------------------------------------------------------- START
@@ -699,6 +718,7 @@ begin
         of_wp <= (others => '0');
         o_rv1 <= '0';
         o_rv2 <= '0';
+        out_busy <= '0';
         wr_block <= '0';
         if ctrl_abort = '1' and rst = '0' and ctrl_soft_reset = '0' then
           done <= '1';

@@ -63,7 +63,15 @@ begin
   begin
     if rising_edge(clk) then
       for l in 0 to V - 1 loop
-        prod_r(l) <= signed(s_in) * signed(q_upd(l * QW + QW - 1 downto l * QW));
+        if G_BITS = 1 then                 -- q in {-1, 0, 1}: a multiplexer
+          case q_upd(l * QW + 1 downto l * QW) is
+            when "01"   => prod_r(l) <= resize(signed(s_in), PW);
+            when "11"   => prod_r(l) <= -resize(signed(s_in), PW);
+            when others => prod_r(l) <= (others => '0');
+          end case;
+        else
+          prod_r(l) <= signed(s_in) * signed(q_upd(l * QW + QW - 1 downto l * QW));
+        end if;
       end loop;
       for l in 0 to V - 1 loop
         if QF = 0 then

@@ -62,7 +62,15 @@ begin
     if rising_edge(clk) then
       -- stage a: products
       for l in 0 to V - 1 loop
-        prod_r(l) <= signed(x(32 * l + 31 downto 32 * l)) * signed(q(l * QW + QW - 1 downto l * QW));
+        if G_BITS = 1 then                 -- q in {-1, 0, 1}: a multiplexer
+          case q(l * QW + 1 downto l * QW) is
+            when "01"   => prod_r(l) <= resize(signed(x(32 * l + 31 downto 32 * l)), PW);
+            when "11"   => prod_r(l) <= -resize(signed(x(32 * l + 31 downto 32 * l)), PW);
+            when others => prod_r(l) <= (others => '0');
+          end case;
+        else
+          prod_r(l) <= signed(x(32 * l + 31 downto 32 * l)) * signed(q(l * QW + QW - 1 downto l * QW));
+        end if;
       end loop;
       -- stage b: rounding (Q0) and widening
       for l in 0 to V - 1 loop

@@ -18,8 +18,13 @@
 --   same word must be at least two cycles apart (the core guarantees it: W >= 2 words per
 --   sample, and the end-of-epoch drain spaces its ops).
 --
---   Other uses of the RAM ports, only while no op is in flight: clr_we writes a zero word at
---   clr_addr; rd_addr is read when op_valid is low (rd_data one cycle later).
+--   clr_writes a zero word at clr_addr (only while no op is in flight).
+--
+--   Output snapshot: a second bank set of the same shape. Every write-back of an op flagged
+--   op_snap (the end-of-epoch drain) is also written there, so after the drain it holds the
+--   model of the epoch; the model output reads it (snap_rd_addr / snap_rd_data, one cycle)
+--   while the next epoch already updates the model memory. The core starts a drain only when
+--   the previous output has finished reading the snapshot.
 --
 -- Generics
 --   G_LANES : V.  G_WORDS : words per lane bank.  G_AW : address bits.
@@ -46,6 +51,7 @@ entity zipml_model_mem is
     op_upd    : in  std_logic;                                 -- op also updates it
     op_addr   : in  unsigned(G_AW - 1 downto 0);
     op_mask   : in  std_logic_vector(G_LANES - 1 downto 0);    -- lanes j < d
+    op_snap   : in  std_logic;                                 -- write-back also to snapshot
     -- stage 3
     delta     : in  std_logic_vector(G_LANES * C_DELTA_W - 1 downto 0);
     -- run constants
@@ -58,8 +64,8 @@ entity zipml_model_mem is
     -- clear and read ports (idle pipeline only)
     clr_we    : in  std_logic;
     clr_addr  : in  unsigned(G_AW - 1 downto 0);
-    rd_addr   : in  unsigned(G_AW - 1 downto 0);
-    rd_data   : out std_logic_vector(G_LANES * 32 - 1 downto 0)  -- raw RAM word, 1 cycle later
+    snap_rd_addr : in  unsigned(G_AW - 1 downto 0);
+    snap_rd_data : out std_logic_vector(G_LANES * 32 - 1 downto 0)  -- 1 cycle later
   );
 end entity zipml_model_mem;
 
@@ -70,7 +76,8 @@ architecture rtl of zipml_model_mem is
   type t_x is array (0 to V - 1) of signed(31 downto 0);
 
   signal ram_raddr, ram_waddr : unsigned(G_AW - 1 downto 0);
-  signal ram_we               : std_logic;
+  signal ram_we, snap_we      : std_logic;
+  signal s3, s4, s5           : std_logic := '0';
   signal ram_wdata, ram_rdata : t_word;
 
   -- stage 3
@@ -95,12 +102,14 @@ architecture rtl of zipml_model_mem is
   signal x6     : t_word := (others => '0');
 
   signal xin3   : t_word;
+  constant C_ZEROS : std_logic_vector(C_UPD_W - 32 downto 0) := (others => '0');
+  constant C_ONES  : std_logic_vector(C_UPD_W - 32 downto 0) := (others => '1');
 begin
 
   -------------------------------------------------------------------------------------------------
   -- RAM banks
   -------------------------------------------------------------------------------------------------
-  ram_raddr <= op_addr when op_valid = '1' else rd_addr;
+  ram_raddr <= op_addr;
   ram_we    <= '1' when clr_we = '1' or w5 = '1' else '0';
   ram_waddr <= clr_addr when clr_we = '1' else a5;
   ram_wdata <= (others => '0') when clr_we = '1' else x5;
@@ -112,7 +121,15 @@ begin
                 wr_data => ram_wdata(32 * l + 31 downto 32 * l), rd_addr => ram_raddr,
                 rd_data => ram_rdata(32 * l + 31 downto 32 * l));
   end generate;
-  rd_data <= ram_rdata;
+  snap_we <= w5 and s5;
+
+  g_snap : for l in 0 to V - 1 generate
+    u_snap : entity work.zipml_sdp_ram
+      generic map (G_WIDTH => 32, G_DEPTH => G_WORDS, G_AW => G_AW)
+      port map (clk => clk, we => snap_we, wr_addr => a5,
+                wr_data => x5(32 * l + 31 downto 32 * l), rd_addr => snap_rd_addr,
+                rd_data => snap_rd_data(32 * l + 31 downto 32 * l));
+  end generate;
 
   -------------------------------------------------------------------------------------------------
   -- stage 3: forwarding mux
@@ -126,11 +143,15 @@ begin
     variable dl : signed(C_DELTA_W - 1 downto 0);
     variable t  : signed(C_UPD_W - 1 downto 0);
     variable s  : std_logic;
+    variable hi : std_logic_vector(C_UPD_W - 32 downto 0);
   begin
     if rising_edge(clk) then
       -- stage 2 -> 3
       a3 <= op_addr;
       m3 <= op_mask;
+      s3 <= op_snap;
+      s4 <= s3;
+      s5 <= s4;
       -- stage 3 -> 4
       a4 <= a3;
       m4 <= m3;
@@ -150,15 +171,16 @@ begin
       s  := '0';
       for l in 0 to V - 1 loop
         t := tmp4(l) - resize(rsh4(l), C_UPD_W);
+        hi := std_logic_vector(t(C_UPD_W - 1 downto 31));
         if u4 = '1' and m4(l) = '1' then
-          if t > to_signed(2 ** 30, C_UPD_W) * 2 - 1 then
+          if hi = C_ZEROS or hi = C_ONES then                 -- fits 32 bits
+            x5(32 * l + 31 downto 32 * l) <= std_logic_vector(t(31 downto 0));
+          elsif t(C_UPD_W - 1) = '0' then
             x5(32 * l + 31 downto 32 * l) <= x"7FFFFFFF";
             s := '1';
-          elsif t < -(to_signed(2 ** 30, C_UPD_W) * 2) then
+          else
             x5(32 * l + 31 downto 32 * l) <= x"80000000";
             s := '1';
-          else
-            x5(32 * l + 31 downto 32 * l) <= std_logic_vector(t(31 downto 0));
           end if;
         else
           x5(32 * l + 31 downto 32 * l) <= x4(32 * l + 31 downto 32 * l);

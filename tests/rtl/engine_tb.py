@@ -129,11 +129,13 @@ class EngineTB:
             self.src.set_pause_generator(iter(lambda: r.random() < p_in, None))
         else:
             self.src.clear_pause_generator()
+            self.src.pause = False          # a cleared generator may leave the pause on
         r2 = random.Random(seed + 1)
         if p_out > 0:
             self.sink.set_pause_generator(iter(lambda: r2.random() < p_out, None))
         else:
             self.sink.clear_pause_generator()
+            self.sink.pause = False
 
     async def wr(self, name: str, value: int):
         await self.axil.write_dword(REG[name], value & 0xFFFFFFFF)
@@ -180,7 +182,11 @@ class EngineTB:
                 assert data.size == d, f"model frame of {data.size} words, expected d = {d}"
                 return data.astype(np.int32)
             await ClockCycles(self.dut.aclk, 16)
-        raise AssertionError(f"no model frame within {max_cycles} cycles")
+        core = self.dut.u_core
+        raise AssertionError(f"no model frame within {max_cycles} cycles (core state "
+                             f"{int(core.state.value)}, out_busy {int(core.out_busy.value)}, "
+                             f"sq_count {int(core.sq_count.value)}, m_idx {int(core.m_idx.value)}, "
+                             f"dr_left {int(core.dr_left.value)}, epoch {int(core.epoch.value)})")
 
     async def counters(self) -> dict:
         return {"epoch_count": await self.rd("EPOCH_COUNT"),
