@@ -59,10 +59,6 @@ def ghdl_verilog(bits: int, max_dim: int, out_dir: Path | None = None, *,
     out_dir.mkdir(parents=True, exist_ok=True)
     vfile = out_dir / f"{spec.TOP_ENTITY}.v"
     if vfile.exists() and vfile.stat().st_size:
-        text = vfile.read_text()
-        fixed = fix_ghdl_verilog(text)
-        if fixed != text:           # cached before the fix below existed
-            vfile.write_text(fixed)
         return vfile
     work = out_dir / "ghdl"
     work.mkdir(exist_ok=True)
@@ -77,8 +73,10 @@ def ghdl_verilog(bits: int, max_dim: int, out_dir: Path | None = None, *,
     (out_dir / "ghdl_synth.log").write_text(log)
     if re.search(r"latch", log, re.IGNORECASE):
         raise RuntimeError(f"ghdl synth inferred a latch (see {out_dir / 'ghdl_synth.log'})")
+    raw = _run([ghdl, "synth", *common, *generics, "--out=raw", spec.TOP_ENTITY],
+               "ghdl synth --out=raw").stdout
     tmp = vfile.with_suffix(".v.tmp")
-    tmp.write_text(fix_ghdl_verilog(res.stdout))
+    tmp.write_text(fix_ghdl_verilog(res.stdout, raw))
     tmp.replace(vfile)
     return vfile
 
@@ -87,8 +85,8 @@ _BIT_STRING = re.compile(r'"([01]+)"')
 _SIGNED_SHR = re.compile(r"(\$signed\([^()]*\)) >> ")
 
 
-def fix_ghdl_verilog(text: str) -> str:
-    """Repair two errors of the Verilog written by ``ghdl synth --out=verilog`` (GHDL 2.0).
+def fix_ghdl_verilog(text: str, raw: str | None = None) -> str:
+    """Repair three errors of the Verilog written by ``ghdl synth --out=verilog`` (GHDL 2.0).
 
     The netlist itself is right (``--out=vhdl`` of the same synthesis simulates like the RTL);
     its Verilog rendering is not, in every simulator (Verilator, Icarus) and in Yosys:
@@ -99,10 +97,94 @@ def fix_ghdl_verilog(text: str) -> str:
       strings);
     - ``shift_right`` of a ``signed`` value (arithmetic) is written ``$signed(x) >> n``, a
       logical shift in Verilog: negative updates became huge positive ones and the models
-      saturated. Rewritten as ``$signed(x) >>> n``.
+      saturated. Rewritten as ``$signed(x) >>> n``;
+    - a parallel multiplexer (``$pmux``, from ``case ... when others``) is written as a Verilog
+      ``case`` *without its default input*: when no select bit is set the output keeps its old
+      value (a latch in Yosys, a hold in Verilator) instead of taking the ``others`` value. The
+      defaults are read from the same synthesis written ``--out=raw`` (``raw``) and inserted as
+      ``default:`` items. Without ``raw`` a netlist containing such a ``case`` is refused.
     """
     text = _BIT_STRING.sub(lambda m: f"{len(m.group(1))}'b{m.group(1)}", text)
-    return _SIGNED_SHR.sub(r"\1 >>> ", text)
+    text = _SIGNED_SHR.sub(r"\1 >>> ", text)
+    return _fix_pmux_defaults(text, raw)
+
+
+_RAW_MODULE = re.compile(r"^\s*module \{m\d+\} \\(\S+)\s*$", re.MULTILINE)
+_RAW_PMUX = re.compile(r"%(\d+):\$o\{[^}]*\} := \$pmux\{i\d+\}(?: #\([^)]*\))? \(")
+_V_MODULE = re.compile(r"^module (\S+)\s*$", re.MULTILINE)
+_V_CASE = re.compile(r"(  always @\*\n    case \([^)]*\)\n(?:      [^\n]*: (n\d+_o) <= [^\n]*;\n)+)"
+                     r"(    endcase)")
+
+
+def _raw_pmux_defaults(raw: str) -> dict:
+    """{module name: {pmux output net: Verilog expression of its default input}}."""
+    out = {}
+    bounds = [(m.start(), m.group(1)) for m in _RAW_MODULE.finditer(raw)] + [(len(raw), None)]
+    for (start, name), (end, _) in zip(bounds, bounds[1:]):
+        body = raw[start:end]
+        found = {}
+        for m in _RAW_PMUX.finditer(body):
+            depth, i, default = 1, m.end(), None
+            while depth and i < len(body):
+                c = body[i]
+                if c == "(":
+                    depth += 1
+                elif c == ")":
+                    depth -= 1
+                elif depth == 1 and body.startswith(".$def{", i):
+                    tok = body[body.index(":", i) + 1:].split(None, 1)[0]
+                    default = _raw_net_to_verilog(tok, name)
+                i += 1
+            if default is None:
+                raise RuntimeError(f"ghdl raw netlist: no default input for pmux n{m.group(1)}_o "
+                                   f"in module {name}")
+            found[f"n{m.group(1)}_o"] = default
+        out[name] = found
+    return out
+
+
+def _raw_net_to_verilog(tok: str, module: str) -> str:
+    tok = tok.split("{", 1)[0]
+    m = re.fullmatch(r"%(\d+):\$(o|q)", tok)
+    if m:
+        return f"n{m.group(1)}_{m.group(2)}"
+    m = re.fullmatch(r"\\([A-Za-z_][A-Za-z0-9_]*)", tok)
+    if m:
+        return m.group(1)
+    m = re.fullmatch(r"(\d+)'[us]?([bhd])([0-9a-fA-FxXzZ]+)", tok)
+    if m:
+        return f"{m.group(1)}'{m.group(2)}{m.group(3)}"
+    raise RuntimeError(f"ghdl raw netlist: pmux default {tok!r} in module {module} is not a "
+                       "form this repair knows; refusing to write a wrong Verilog netlist")
+
+
+def _fix_pmux_defaults(text: str, raw: str | None) -> str:
+    defaults = _raw_pmux_defaults(raw) if raw is not None else None
+    parts = []
+    bounds = [(m.start(), m.group(1)) for m in _V_MODULE.finditer(text)] + [(len(text), None)]
+    parts.append(text[:bounds[0][0]])
+    for (start, name), (end, _) in zip(bounds, bounds[1:]):
+        body = text[start:end]
+        mod_defaults = (defaults or {}).get(name, {})
+
+        def add_default(m, name=name, mod_defaults=mod_defaults):
+            net = m.group(2)
+            if defaults is None:
+                raise RuntimeError("the GHDL Verilog has a case without default "
+                                   f"({net} in module {name}); pass the --out=raw netlist")
+            if net not in mod_defaults:
+                items = m.group(1).count(f": {net} <= ")
+                sel_bits = re.search(r"\n      (\d+)'b[01]+: ", m.group(1))
+                if sel_bits and items == 2 ** int(sel_bits.group(1)):
+                    return m.group(0)           # a full case ($mux4): needs no default
+                raise RuntimeError(f"no pmux default known for {net} in module {name}")
+            return f"{m.group(1)}      default: {net} <= {mod_defaults.pop(net)};\n{m.group(3)}"
+
+        body = _V_CASE.sub(add_default, body)
+        if mod_defaults:
+            raise RuntimeError(f"pmux defaults not placed in module {name}: {sorted(mod_defaults)}")
+        parts.append(body)
+    return "".join(parts)
 
 
 def _run(cmd, what):
