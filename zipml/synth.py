@@ -33,9 +33,13 @@ def _need(tool: str, hint: str) -> str:
     return path
 
 
+#: Bump when the Verilog repair (fix_ghdl_verilog) changes: cached netlists are keyed on it.
+NETLIST_REVISION = 3
+
+
 def rtl_digest(bits: int, flow: str = "synth") -> str:
     """Hash of the manifest files' contents for a precision (cache key)."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"netlist-revision-{NETLIST_REVISION}".encode())
     for p in rtl.manifest(bits, flow):
         h.update(p.name.encode())
         h.update(p.read_bytes())
