@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -102,11 +103,33 @@ def build_sim_library(bits: int, max_dim: int = SIM_MAX_DIM, *, fifo_words: int 
             fcntl.flock(lockf, fcntl.LOCK_UN)
 
 
+_DECL = re.compile(r"^\s*(?:input|output|wire|reg|localparam)\b(?:\s+(?:wire|reg|signed))*"
+                   r"\s*(?:\[[^\]]*\]\s*)?(\w+)", re.MULTILINE)
+_CASE_DEFAULT = re.compile(r"(default:\s*\w+\s*<=\s*)(n\d+_o)\s*;")
+
+
+def undeclared_case_defaults(text: str) -> str:
+    """``default: x <= nN_o;`` where ``nN_o`` is declared nowhere in the module -> ``'bx``.
+
+    zipml.synth restores the ``others`` inputs of GHDL's parallel multiplexers from the raw
+    netlist; when that input is GHDL's undefined constant (``$const_X``) the Verilog has no net
+    of that name and Verilator stops. The value is undefined, so ``'bx`` is exact. A no-op on
+    Verilog without such references.
+    """
+    out = []
+    for part in re.split(r"(?m)^(?=module )", text):
+        declared = set(_DECL.findall(part))
+        out.append(_CASE_DEFAULT.sub(
+            lambda m: m.group(0) if m.group(2) in declared else f"{m.group(1)}'bx;", part))
+    return "".join(out)
+
+
 def _build_locked(bits, max_dim, fifo_words, jobs, ghdl_verilog) -> Path:
-    vfile = ghdl_verilog(bits, max_dim, fifo_words=fifo_words)
+    vsrc = ghdl_verilog(bits, max_dim, fifo_words=fifo_words)
+    verilog = undeclared_case_defaults(vsrc.read_text())
     version = verilator_version()
     h = hashlib.sha256()
-    for part in (vfile.read_bytes(), HARNESS.read_bytes(), version.encode()):
+    for part in (verilog.encode(), HARNESS.read_bytes(), version.encode()):
         h.update(hashlib.sha256(part).digest())
     digest = h.hexdigest()[:16]
     out = BUILD / f"q{bits}_d{max_dim}" / digest if fifo_words is None else \
@@ -118,6 +141,8 @@ def _build_locked(bits, max_dim, fifo_words, jobs, ghdl_verilog) -> Path:
     tmp = out.with_name(f"{digest}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    vfile = tmp / f"{spec.TOP_ENTITY}.v"
+    vfile.write_text(verilog)
     cmd = [shutil.which("verilator"), "--cc", "--exe", "--build", "-O3", "-j", str(jobs),
            "--top-module", spec.TOP_ENTITY, "--Mdir", str(tmp / "obj"),
            "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN", "-Wno-UNOPTFLAT",
@@ -136,7 +161,7 @@ def _build_locked(bits, max_dim, fifo_words, jobs, ghdl_verilog) -> Path:
     shutil.rmtree(tmp / "obj", ignore_errors=True)
     seconds = time.perf_counter() - t0
     (tmp / "build_seconds.txt").write_text(f"{seconds:.1f}\n")
-    (tmp / "source.txt").write_text(f"{vfile}\n{HARNESS}\n{version}\n")
+    (tmp / "source.txt").write_text(f"{vsrc}\n{HARNESS}\n{version}\n")
     if out.exists():          # another process won the race
         shutil.rmtree(tmp, ignore_errors=True)
     else:
