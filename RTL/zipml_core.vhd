@@ -97,8 +97,9 @@ architecture rtl of zipml_core is
   constant DW  : natural := clog2(2 * NW + 2);                -- bits of D and W
   constant FAW : natural := clog2(G_FIFO_WORDS);
   constant LM  : natural := fp_mul_latency(G_FP_XILINX);
-  constant LD  : natural := ilog2(V) + 3;                      -- dot product latency
-  constant C_FLUSH : natural := 10;                            -- cycles for the op pipeline to empty
+  constant LD  : natural := ilog2(V) + 3 + C_MUL_PIPE;         -- dot product latency
+  constant R   : natural := C_STAGE_MREAD;                     -- model read stage
+  constant C_FLUSH : natural := R + 8;                         -- cycles for the op pipeline to empty
 
   constant F_ONE  : std_logic_vector(31 downto 0) := x"3F800000";
   constant F_MONE : std_logic_vector(31 downto 0) := x"BF800000";
@@ -191,13 +192,13 @@ architecture rtl of zipml_core is
     mask : std_logic_vector(V - 1 downto 0);
   end record;
   constant C_OP0 : t_op := ('0', '0', '0', '0', '0', '0', '0', (others => '0'), (others => '0'));
-  type t_ops is array (1 to 4) of t_op;
+  type t_ops is array (1 to R + 2) of t_op;
   signal ops : t_ops := (others => C_OP0);
   signal dp_rst : std_logic;
 
   signal tdata1, tdata2 : std_logic_vector(63 downto 0) := (others => '0');
   signal s_hold, s1 : std_logic_vector(31 downto 0) := (others => '0');
-  signal q2, q4     : std_logic_vector(V * QW - 1 downto 0);
+  signal q2, qd     : std_logic_vector(V * QW - 1 downto 0);
   signal delta3     : std_logic_vector(V * C_DELTA_W - 1 downto 0);
   signal x4         : std_logic_vector(V * 32 - 1 downto 0);
   signal mm_sat     : std_logic;
@@ -346,7 +347,7 @@ begin
       else
         ops(1) <= (vld => op0_v, dot => op0_dot, upd => op0_upd, fifo => op0_fifo, lbl => op0_lbl,
                    pop => op0_pop, snap => drain_op, addr => op0_addr, mask => mask0);
-        ops(2 to 4) <= ops(1 to 3);
+        ops(2 to R + 2) <= ops(1 to R + 1);
       end if;
       tdata1 <= s_axis_tdata;
       tdata2 <= tdata1;
@@ -363,15 +364,15 @@ begin
     port map (clk => clk, signed_mode => c_signed, s_in => s1, fifo_word => f_rdata,
               delta => delta3);
 
-  u_q4 : entity work.zipml_delay
-    generic map (G_WIDTH => V * QW, G_DEPTH => 2)
-    port map (clk => clk, rst => '0', din => q2, dout => q4);
+  u_qd : entity work.zipml_delay
+    generic map (G_WIDTH => V * QW, G_DEPTH => R)
+    port map (clk => clk, rst => '0', din => q2, dout => qd);
 
   u_mm : entity work.zipml_model_mem
     generic map (G_LANES => V, G_WORDS => NW, G_AW => AW)
     port map (clk => clk, rst => dp_rst,
-              op_valid => ops(2).vld and (ops(2).dot or ops(2).upd), op_upd => ops(2).upd,
-              op_addr => ops(2).addr, op_mask => ops(2).mask, op_snap => ops(2).snap,
+              op_valid => ops(R).vld and (ops(R).dot or ops(R).upd), op_upd => ops(R).upd,
+              op_addr => ops(R).addr, op_mask => ops(R).mask, op_snap => ops(R).snap,
               delta => delta3,
               reg_shift => c_rshift, wr_block => wr_block, x_out => x4, sat => mm_sat,
               clr_we => clr_we, clr_addr => cnt(AW - 1 downto 0), snap_rd_addr => o_word,
@@ -380,13 +381,13 @@ begin
 
   u_dot : entity work.zipml_dot_product
     generic map (G_BITS => G_BITS)
-    port map (clk => clk, rst => dp_rst, in_dot => ops(4).vld and ops(4).dot,
-              in_last => ops(4).vld and ops(4).lbl, x => x4, q => q4, acc_valid => acc_v,
+    port map (clk => clk, rst => dp_rst, in_dot => ops(R + 2).vld and ops(R + 2).dot,
+              in_last => ops(R + 2).vld and ops(R + 2).lbl, x => x4, q => qd, acc_valid => acc_v,
               acc_out => acc);
 
-  -- label info from stage 1 to the dot-product output (stage 4 + LD)
+  -- label info from stage 1 to the dot-product output (stage R + 2 + LD)
   u_lbl : entity work.zipml_delay
-    generic map (G_WIDTH => 33, G_DEPTH => 3 + LD)
+    generic map (G_WIDTH => 33, G_DEPTH => R + 1 + LD)
     port map (clk => clk, rst => '0', din => lblinfo1, dout => lblinfo_d);
 
   u_scalar : entity work.zipml_scalar

@@ -9,11 +9,13 @@
 --   Pipeline stage numbering used by the core (stage 0 = the cycle a word is accepted):
 --     0  word accepted; FIFO / scalar-queue read addresses presented
 --     1  FIFO word and scalar S available; delta multiplication starts
---     2  decoded sample values q (copy A) ready; model read address presented
---     3  model word from memory; forwarding mux; delta ready
---     4  X (model before this op's update) registered -> dot product
---     5  updated model word registered and written
---     6  the word written in the previous cycle (second forwarding source)
+--     2  decoded sample values q (copy A) ready, pushed into the FIFO
+--     R  = C_STAGE_MREAD = 2 + C_MUL_PIPE: model read address presented
+--     R+1  model word from memory; forwarding mux; delta ready
+--     R+2  X (model before this op's update) registered -> dot product
+--     R+3  updated model word registered and written
+--     R+4  the word written in the previous cycle (second forwarding source)
+--   (zipml_model_mem numbers its stages 2..6 for R = 2.)
 ---------------------------------------------------------------------------------------------------
 
 library ieee;
@@ -31,6 +33,11 @@ package zipml_core_pkg is
   -- Width of the per-word dot-product sum and of the per-sample accumulator.
   constant C_SUM_W    : natural := 48;
   constant C_ACC_W    : natural := 64;
+  -- Extra register stages after every integer multiplier of the datapath (delta, dot
+  -- product), so that the tools can use the DSP48 pipeline registers (32x32 products for Q0).
+  constant C_MUL_PIPE : natural := 1;
+  -- Stage in which an op presents its model address (see the stage list above).
+  constant C_STAGE_MREAD : natural := 2 + C_MUL_PIPE;
   -- Fractional bits the fix2flt unit expects on its 64-bit input (helper units' contract).
   constant C_FIX2FLT_FRAC : natural := 30;
 

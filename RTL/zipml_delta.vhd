@@ -8,7 +8,8 @@
 --     delta_j = (S * q_j + 2^(QF-1)) >>> QF      otherwise (round half up)
 --   FIFO words hold the raw codes for Qb (decoded here, no checks: they were checked when they
 --   entered) and the smp2fix values (two Q8.23 lanes) for Q0.
---   Latency 2: inputs in cycle t, delta registered at the end of cycle t+1.
+--   Latency 2 + C_MUL_PIPE: product registered, C_MUL_PIPE more registers, then the rounding
+--   shift registered.
 --
 -- Generics
 --   G_BITS : precision.
@@ -44,7 +45,8 @@ architecture rtl of zipml_delta is
 
   type t_prod is array (0 to V - 1) of signed(PW - 1 downto 0);
   signal q_upd  : std_logic_vector(V * QW - 1 downto 0);
-  signal prod_r : t_prod := (others => (others => '0'));
+  type t_pipe is array (0 to C_MUL_PIPE) of t_prod;
+  signal prod_r : t_pipe := (others => (others => (others => '0')));
   signal err_unused : std_logic;
 begin
 
@@ -65,19 +67,20 @@ begin
       for l in 0 to V - 1 loop
         if G_BITS = 1 then                 -- q in {-1, 0, 1}: a multiplexer
           case q_upd(l * QW + 1 downto l * QW) is
-            when "01"   => prod_r(l) <= resize(signed(s_in), PW);
-            when "11"   => prod_r(l) <= -resize(signed(s_in), PW);
-            when others => prod_r(l) <= (others => '0');
+            when "01"   => prod_r(0)(l) <= resize(signed(s_in), PW);
+            when "11"   => prod_r(0)(l) <= -resize(signed(s_in), PW);
+            when others => prod_r(0)(l) <= (others => '0');
           end case;
         else
-          prod_r(l) <= signed(s_in) * signed(q_upd(l * QW + QW - 1 downto l * QW));
+          prod_r(0)(l) <= signed(s_in) * signed(q_upd(l * QW + QW - 1 downto l * QW));
         end if;
       end loop;
+      prod_r(1 to C_MUL_PIPE) <= prod_r(0 to C_MUL_PIPE - 1);
       for l in 0 to V - 1 loop
         if QF = 0 then
-          p := prod_r(l);
+          p := prod_r(C_MUL_PIPE)(l);
         else
-          p := shift_right(prod_r(l) + to_signed(2 ** QF / 2, PW), QF);
+          p := shift_right(prod_r(C_MUL_PIPE)(l) + to_signed(2 ** QF / 2, PW), QF);
         end if;
         delta(l * C_DELTA_W + C_DELTA_W - 1 downto l * C_DELTA_W) <=
           std_logic_vector(resize(p, C_DELTA_W));

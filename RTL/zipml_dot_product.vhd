@@ -9,7 +9,7 @@
 --   word of the sample) emits the accumulator on acc_out / acc_valid and clears it. Lanes j >= d
 --   must come with q = 0 (the lane decoder does that). Order of summation is irrelevant: every
 --   sum is exact (|acc| < 2^52).
---   Latency from (in_valid, x, q) to acc_valid: C_LAT = 2 + log2(V) + 1.
+--   Latency from (in_dot/in_last, x, q) to acc_valid: log2(V) + 3 + C_MUL_PIPE.
 --
 -- Generics
 --   G_BITS : precision.
@@ -48,10 +48,12 @@ architecture rtl of zipml_dot_product is
   type t_sum is array (0 to V - 1) of signed(C_SUM_W - 1 downto 0);
   type t_tree is array (0 to LEVELS) of t_sum;
 
-  signal prod_r : t_prod := (others => (others => '0'));
+  type t_pipe is array (0 to C_MUL_PIPE) of t_prod;
+  signal prod_r : t_pipe := (others => (others => (others => '0')));
   signal tree   : t_tree := (others => (others => (others => '0')));
   -- flags: bit 0 dot, bit 1 last
-  type t_flags is array (1 to LEVELS + 2) of std_logic_vector(1 downto 0);
+  constant FL : natural := LEVELS + 2 + C_MUL_PIPE;          -- flag pipeline length
+  type t_flags is array (1 to FL) of std_logic_vector(1 downto 0);
   signal flags  : t_flags := (others => (others => '0'));
   signal acc    : signed(C_ACC_W - 1 downto 0) := (others => '0');
 begin
@@ -64,20 +66,22 @@ begin
       for l in 0 to V - 1 loop
         if G_BITS = 1 then                 -- q in {-1, 0, 1}: a multiplexer
           case q(l * QW + 1 downto l * QW) is
-            when "01"   => prod_r(l) <= resize(signed(x(32 * l + 31 downto 32 * l)), PW);
-            when "11"   => prod_r(l) <= -resize(signed(x(32 * l + 31 downto 32 * l)), PW);
-            when others => prod_r(l) <= (others => '0');
+            when "01"   => prod_r(0)(l) <= resize(signed(x(32 * l + 31 downto 32 * l)), PW);
+            when "11"   => prod_r(0)(l) <= -resize(signed(x(32 * l + 31 downto 32 * l)), PW);
+            when others => prod_r(0)(l) <= (others => '0');
           end case;
         else
-          prod_r(l) <= signed(x(32 * l + 31 downto 32 * l)) * signed(q(l * QW + QW - 1 downto l * QW));
+          prod_r(0)(l) <= signed(x(32 * l + 31 downto 32 * l))
+                          * signed(q(l * QW + QW - 1 downto l * QW));
         end if;
       end loop;
+      prod_r(1 to C_MUL_PIPE) <= prod_r(0 to C_MUL_PIPE - 1);
       -- stage b: rounding (Q0) and widening
       for l in 0 to V - 1 loop
         if G_BITS = 0 then
-          pr := shift_right(prod_r(l) + to_signed(2 ** 22, PW), 23);
+          pr := shift_right(prod_r(C_MUL_PIPE)(l) + to_signed(2 ** 22, PW), 23);
         else
-          pr := prod_r(l);
+          pr := prod_r(C_MUL_PIPE)(l);
         end if;
         tree(0)(l) <= resize(pr, C_SUM_W);
       end loop;
@@ -93,24 +97,24 @@ begin
       end loop;
       -- flags
       if rst = '1' then
-        flags(1 to LEVELS + 2) <= (others => (others => '0'));
+        flags <= (others => (others => '0'));
       else
         flags(1) <= in_last & in_dot;
-        flags(2 to LEVELS + 2) <= flags(1 to LEVELS + 1);
+        flags(2 to FL) <= flags(1 to FL - 1);
       end if;
       -- accumulator
       acc_valid <= '0';
       if rst = '1' then
         acc <= (others => '0');
-      elsif flags(LEVELS + 2)(1) = '1' then
+      elsif flags(FL)(1) = '1' then
         acc_valid <= '1';
-        if flags(LEVELS + 2)(0) = '1' then
+        if flags(FL)(0) = '1' then
           acc_out <= std_logic_vector(acc + resize(tree(LEVELS)(0), C_ACC_W));
         else
           acc_out <= std_logic_vector(acc);
         end if;
         acc <= (others => '0');
-      elsif flags(LEVELS + 2)(0) = '1' then
+      elsif flags(FL)(0) = '1' then
         acc <= acc + resize(tree(LEVELS)(0), C_ACC_W);
       end if;
     end if;
