@@ -12,9 +12,8 @@
 --     (Qb: code > L; Q0: NaN, infinity or smp2fix out of range). Used by the control at the
 --     moment the word is accepted.
 --   - q_out: the decoded lanes, C_DEC_LATENCY = 2 cycles after din (every precision).
---   The pure function decode_fifo (Qb: raw word -> q, no checks) is also available as entity-free
---   logic through the generic G_COMB: with G_COMB = true the entity is combinational (latency 0,
---   used to decode FIFO words, whose errors were checked when they entered).
+--   With G_COMB = true (Qb only) the entity is combinational (q_out in the cycle of din); the
+--   delta unit uses it to decode FIFO words, whose codes were checked when they entered.
 --
 -- Generics
 --   G_BITS : precision (0, 1, 2, 4, 8).  G_COMB : combinational variant (Qb only).

@@ -9,16 +9,17 @@
 --     r_j = x_j >>> reg_shift (0 if reg_shift = 0);  x_j <- sat32(x_j - r_j - delta_j)
 --   Lanes whose mask bit is 0 (j >= d) are written back unchanged.
 --
---   Pipeline (stage numbers of zipml_core_pkg): an op presents its address in stage 2, the RAM
---   word arrives in stage 3, the delta must be presented in stage 3; x_out is registered into
---   stage 4; the new word is registered into stage 5 and written from there. An op reading a
+--   Pipeline (stage numbers relative to the op's address stage, called 2 here; the core uses
+--   C_STAGE_MREAD): an op presents its address in stage 2, the RAM word arrives in stage 3,
+--   the delta must be presented in stage 3; x_out is registered into stage 4; the new word is
+--   registered into stage 5 and written from there. An op reading a
 --   word that an earlier op still has in flight (stage 5, not yet written; or stage 6, written
 --   in the previous cycle and therefore missed by the read) takes the newest in-flight value
 --   instead of the RAM's (forwarding). The loop x -> x' closes in two cycles, so two ops on the
 --   same word must be at least two cycles apart (the core guarantees it: W >= 2 words per
 --   sample, and the end-of-epoch drain spaces its ops).
 --
---   clr_writes a zero word at clr_addr (only while no op is in flight).
+--   clr_we writes a zero word at clr_addr (START without KEEP_MODEL; no op in flight then).
 --
 --   Output snapshot: a second bank set of the same shape. Every write-back of an op flagged
 --   op_snap (the end-of-epoch drain) is also written there, so after the drain it holds the
