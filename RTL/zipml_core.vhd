@@ -240,7 +240,21 @@ architecture rtl of zipml_core is
   signal out_busy   : std_logic := '0';                             -- a model frame is going out
   signal m_valid_i, m_hs : std_logic;
 
+  -- Cycles from accepting a label word to its S being poppable from the scalar queue: op
+  -- pipeline to the dot product, dot product, scalar stage (zipml_scalar), queue write.
+  constant C_SCALAR_LAT : natural := fp_fix2flt_latency(G_FP_XILINX)
+                                     + 2 * fp_mul_latency(G_FP_XILINX)
+                                     + 3 * fp_add_latency(G_FP_XILINX)
+                                     + fp_flt2fix_latency(G_FP_XILINX);
+  constant C_SAMPLE_LAT : natural := R + 2 + LD + C_SCALAR_LAT + 2;
 begin
+
+  -- Section 6: S_d >= 1 + ceil(LATENCY_BUDGET / W) puts at least LATENCY_BUDGET + 1 cycles
+  -- between the label word of sample k and the first word of sample k + S_d at full rate; the
+  -- engine stalls only if its latency exceeds that.
+  assert C_SAMPLE_LAT < C_LATENCY_BUDGET
+    report "zipml_core: sample latency " & integer'image(C_SAMPLE_LAT)
+           & " cycles exceeds LATENCY_BUDGET" severity failure;
 
   -------------------------------------------------------------------------------------------------
   -- configuration check (continuous)
