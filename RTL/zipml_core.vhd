@@ -44,7 +44,8 @@ entity zipml_core is
     G_BITS       : natural;
     G_MAX_DIM    : natural;
     G_FIFO_WORDS : natural;
-    G_FP_XILINX  : boolean := false
+    G_FP_XILINX  : boolean := false;
+    G_TEST_SCALAR_DELAY : natural := 0   -- test only: extra scalar latency (forces stalls)
   );
   port (
     clk                : in  std_logic;
@@ -218,6 +219,10 @@ architecture rtl of zipml_core is
   signal acc        : std_logic_vector(C_ACC_W - 1 downto 0);
   signal sc_v, sc_sat : std_logic;
   signal sc_s       : std_logic_vector(31 downto 0);
+  signal sc0_v, sc0_sat : std_logic;
+  signal sc0_s      : std_logic_vector(31 downto 0);
+  signal sc0_vv, sc_vv : std_logic_vector(0 downto 0);
+  signal sc0_d, sc_d : std_logic_vector(32 downto 0);
 
   -- model memory side ports
   signal clr_we     : std_logic;
@@ -408,7 +413,21 @@ begin
     generic map (G_BITS => G_BITS, G_FP_XILINX => G_FP_XILINX)
     port map (clk => clk, rst => dp_rst, in_valid => acc_v, acc => acc, ypos => lblinfo_d(32),
               y => lblinfo_d(31 downto 0), loss => c_loss, gamma => gamma, kp => kp, kn => kn,
-              out_valid => sc_v, out_s => sc_s, out_sat => sc_sat);
+              out_valid => sc0_v, out_s => sc0_s, out_sat => sc0_sat);
+
+  -- test only (G_TEST_SCALAR_DELAY > 0): S arrives later, so that the input must stall at the
+  -- start of sample k + S_d (section 6); results must not change
+  sc0_vv(0) <= sc0_v;
+  sc0_d <= sc0_sat & sc0_s;
+  u_tdel_v : entity work.zipml_delay
+    generic map (G_WIDTH => 1, G_DEPTH => G_TEST_SCALAR_DELAY)
+    port map (clk => clk, rst => dp_rst, din => sc0_vv, dout => sc_vv);
+  u_tdel_d : entity work.zipml_delay
+    generic map (G_WIDTH => 33, G_DEPTH => G_TEST_SCALAR_DELAY)
+    port map (clk => clk, rst => '0', din => sc0_d, dout => sc_d);
+  sc_v   <= sc_vv(0);
+  sc_s   <= sc_d(31 downto 0);
+  sc_sat <= sc_d(32);
 
   -- per-epoch constants
   u_mul : entity work.zipml_fp_mul

@@ -12,6 +12,8 @@
 --   G_FP_XILINX  : true: the scalar FP units are the Xilinx Floating-Point Operator IP.
 --   G_FIFO_WORDS : sample FIFO capacity in 64-bit words; default default_fifo_words(G_BITS,
 --                  G_MAX_DIM) = zipml.spec.default_fifo_words (a test checks they agree).
+--   G_TEST_SCALAR_DELAY : test benches only (default 0): extra latency of the scalar stage, so
+--                  that the stall of section 6 happens; never set it in a build.
 ---------------------------------------------------------------------------------------------------
 
 library ieee;
@@ -27,7 +29,9 @@ entity zipml_sgd_engine is
     G_BITS       : natural := 8;
     G_MAX_DIM    : natural := C_DEFAULT_MAX_DIM;
     G_FP_XILINX  : boolean := false;
-    G_FIFO_WORDS : natural := 0           -- 0: default_fifo_words(G_BITS, G_MAX_DIM)
+    G_FIFO_WORDS : natural := 0;          -- 0: default_fifo_words(G_BITS, G_MAX_DIM)
+    G_TEST_SCALAR_DELAY : natural := 0    -- test benches only: delays every scalar S by this
+                                          -- many cycles to exercise the input stall (keep 0)
   );
   port (
     aclk          : in  std_logic;
@@ -131,7 +135,7 @@ begin
 
   u_core : entity work.zipml_core
     generic map (G_BITS => G_BITS, G_MAX_DIM => G_MAX_DIM, G_FIFO_WORDS => C_FIFO_WORDS,
-                 G_FP_XILINX => G_FP_XILINX)
+                 G_FP_XILINX => G_FP_XILINX, G_TEST_SCALAR_DELAY => G_TEST_SCALAR_DELAY)
     port map (
       clk => aclk, rst => rst,
       ctrl_start => ctrl_start, ctrl_soft_reset => ctrl_soft_reset, ctrl_abort => ctrl_abort,

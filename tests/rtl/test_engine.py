@@ -42,6 +42,9 @@ MAX_DIM = 1024
 BITS = int(os.environ.get("ZIPML_BITS", "4"))
 SEED = int(os.environ.get("ZIPML_SEED", "2026"))
 LONG = os.environ.get("ZIPML_ENGINE_LONG", "0") == "1"
+#: > 0 in the stall build (G_TEST_SCALAR_DELAY): only test_stall runs there
+STALL_DELAY = int(os.environ.get("ZIPML_STALL_DELAY", "0"))
+STALL = STALL_DELAY > 0
 E = spec.ERR
 
 
@@ -136,7 +139,7 @@ async def check_run(tb: EngineTB, name: str, cfg: EngineConfig, stream, model_in
     return models
 
 
-@cocotb.test()
+@cocotb.test(skip=STALL)
 async def test_training(dut):
     tb = EngineTB(dut)
     await tb.reset()
@@ -254,7 +257,7 @@ async def partial_then(tb: EngineTB, cfg: EngineConfig, stream, ctrl: str):
     assert tb.sink.empty()
 
 
-@cocotb.test()
+@cocotb.test(skip=STALL)
 async def test_faults(dut):
     tb = EngineTB(dut)
     await tb.reset()
@@ -354,7 +357,7 @@ async def test_faults(dut):
                             + "; ".join(C_MISMATCH))
 
 
-@cocotb.test()
+@cocotb.test(skip=STALL)
 async def test_registers(dut):
     tb = EngineTB(dut)
     await tb.reset()
@@ -364,6 +367,34 @@ async def test_registers(dut):
     assert spec.get_field("CONFIG", "BITS", await tb.rd("CONFIG")) == BITS
     st = await tb.status()
     assert st == {"busy": 0, "done": 0, "sat": 0, "error": 0}, st
+
+
+@cocotb.test(skip=not STALL)
+async def test_stall(dut):
+    """With the scalar stage slowed down by G_TEST_SCALAR_DELAY cycles, S of sample k is not
+    ready when sample k + S_d starts: the engine must hold s_axis_tready low (section 6) and
+    the models must still equal the reference's."""
+    from cocotb.triggers import RisingEdge
+    tb = EngineTB(dut)
+    await tb.reset()
+    stalls = [0]
+
+    async def mon():
+        while True:
+            await RisingEdge(dut.aclk)
+            if int(dut.u_core.state.value) == 3 and int(dut.s_axis_tvalid.value) \
+                    and not int(dut.s_axis_tready.value):
+                stalls[0] += 1
+    cocotb.start_soon(mon())
+    rng = random.Random(SEED + 99)
+    nrng = np.random.default_rng(SEED + 99)
+    for i, (name, cfg, gin, gout) in enumerate(training_cases(BITS, rng)[:3]):
+        tb.gaps(SEED + i, gin, gout)
+        before = stalls[0]
+        await check_run(tb, name + " (stalling)", cfg, random_problem(nrng, cfg))
+        assert stalls[0] > before, f"{name}: the input never stalled"
+        tb.dut._log.info(f"{name}: {stalls[0] - before} stall cycles")
+    tb.gaps(0, 0, 0)
 
 
 # --------------------------------------------------------------------------- pytest entry
@@ -377,39 +408,11 @@ def test_engine_rtl(bits):
                   "ZIPML_ENGINE_LONG": int(LONG)})
 
 
-@cocotb.test(skip=os.environ.get("ZIPML_DEBUG") != "1")
-async def test_debug(dut):
-    from cocotb.triggers import RisingEdge
-    tb = EngineTB(dut)
-    await tb.reset()
-    nrng = np.random.default_rng(1)
-    cfg = EngineConfig(BITS, num_samples=4, num_features=1008, num_epochs=1, loss="linreg",
-                       step_size=0.01)
-    stream = random_problem(nrng, cfg)
-    core = dut.u_core
-    log = []
-
-    async def mon():
-        while True:
-            await RisingEdge(dut.aclk)
-            if int(core.sc_v.value):
-                log.append(("S", int(core.sc_s.value)))
-            if int(core.acc_v.value):
-                log.append(("acc", core.acc.value.to_signed()))
-            if int(core.sq_pop.value):
-                log.append(("pop", int(core.sq_count.value)))
-    cocotb.start_soon(mon())
-    ref = c_engine(cfg, stream)
-    models, st, cnt = await tb.run(cfg, stream)
-    from zipml import reference as R
-    p = R._Params(cfg, MAX_DIM, None)
-    X = [0] * cfg.num_features
-    W = cfg.words_per_sample
-    for m in range(cfg.num_samples):
-        words = [int(w) for w in stream[m * W:(m + 1) * W]]
-        smp = R._parse_sample(p, words, [False] * W, False)
-        acc = sum(R._product(p, X[j], smp.qa[j]) for j in range(p.d))
-        S, _ = R._scalar(p, acc, smp.y, p.step_size, 0, 0)
-        dut._log.info(f"ref sample {m}: acc {acc} S {S}")
-    dut._log.info(f"log {log}")
-    dut._log.info(f"rtl {models[0][:8]} ref {ref.models[0][:8]}")
+def test_engine_stall_rtl():
+    """One precision, scalar stage delayed by 300 cycles: the input stall of section 6."""
+    from zipml import rtl
+    import ghdl
+    bits, delay = 2, 300
+    ghdl.run("zipml_sgd_engine", rtl.manifest(bits), "test_engine",
+             generics={"G_BITS": bits, "G_MAX_DIM": MAX_DIM, "G_TEST_SCALAR_DELAY": delay},
+             env={"ZIPML_BITS": bits, "ZIPML_SEED": SEED, "ZIPML_STALL_DELAY": delay})
