@@ -16,7 +16,7 @@ STAMP := build/.install-stamp
 
 # pip install -e reruns whenever the packaging or the C sources changed.
 $(STAMP): pyproject.toml setup.py $(wildcard zipml/_*_build.py cmodel/*.c cmodel/*.h)
-	$(PIP) install -e '.[test]'
+	$(PIP) install -e '.[test,features]'
 	@mkdir -p $(dir $@) && touch $@
 
 install: $(STAMP)
