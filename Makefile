@@ -10,13 +10,20 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := build/.install-stamp
+DEMO_STAMP := build/.install-demo-stamp
+PKG_SOURCES := pyproject.toml setup.py $(wildcard zipml/_*_build.py cmodel/*.c cmodel/*.h)
 
 .PHONY: demo test install apt-deps
 .DEFAULT_GOAL := test
 
-# pip install -e reruns whenever the packaging or the C sources changed.
-$(STAMP): pyproject.toml setup.py $(wildcard zipml/_*_build.py cmodel/*.c cmodel/*.h)
+# pip install -e reruns whenever the packaging or the C sources changed. The demo needs only
+# the package; the tests also need the test tools and the `features` extra (torch, large).
+$(STAMP): $(PKG_SOURCES)
 	$(PIP) install -e '.[test,features]'
+	@mkdir -p $(dir $@) && touch $@ $(DEMO_STAMP)
+
+$(DEMO_STAMP): $(PKG_SOURCES)
+	$(PIP) install -e .
 	@mkdir -p $(dir $@) && touch $@
 
 install: $(STAMP)
@@ -30,7 +37,7 @@ apt-deps:
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
 	else echo "Debian packages present: $(APT_PACKAGES)"; fi
 
-demo: install
+demo: $(DEMO_STAMP)
 	zipml demo
 
 test: apt-deps install
