@@ -19,7 +19,10 @@
 --   The input is held (s_axis_tready low) at word 0 of a sample m >= S_d while S_{m-S_d} is not
 --   in the scalar queue: timing only, never results. After sample n-1 the drain applies the
 --   updates of samples max(0, n-S_d) .. n-1 (ops without input words, two cycles apart at least
---   on the same word), the pipeline empties and the model is emitted on m_axis.
+--   on the same word). The drain's write-backs also go to an output snapshot (zipml_model_mem);
+--   the model frame is emitted from it on m_axis while the next epoch already streams in (a
+--   drain waits until the previous frame is out; BUSY ends after the last frame). EPOCH_COUNT
+--   counts the frames that have gone out.
 --
 --   Data errors are detected combinationally on the accepted word (content first, then tlast,
 --   as zipml/reference.py reads 7.4); the word is not used, model writes stop, words are
