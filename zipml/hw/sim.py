@@ -177,7 +177,10 @@ def _load(lib: Path):
         if lib not in _LIBS:
             ffi = cffi.FFI()
             ffi.cdef(_CDEF)
-            _LIBS[lib] = (ffi, ffi.dlopen(str(lib)))
+            handle = ffi.dlopen(str(lib))
+            for name in re.findall(r"(zs_\w+)\(", _CDEF):
+                getattr(handle, name)        # resolve every symbol now, not in a timed loop
+            _LIBS[lib] = (ffi, handle)
         return _LIBS[lib]
 
 
