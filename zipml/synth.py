@@ -34,7 +34,7 @@ def _need(tool: str, hint: str) -> str:
 
 
 #: Bump when the Verilog repair (fix_ghdl_verilog) changes: cached netlists are keyed on it.
-NETLIST_REVISION = 3
+NETLIST_REVISION = 4
 
 
 def rtl_digest(bits: int, flow: str = "synth") -> str:
@@ -106,7 +106,9 @@ def fix_ghdl_verilog(text: str, raw: str | None = None) -> str:
       ``case`` *without its default input*: when no select bit is set the output keeps its old
       value (a latch in Yosys, a hold in Verilator) instead of taking the ``others`` value. The
       defaults are read from the same synthesis written ``--out=raw`` (``raw``) and inserted as
-      ``default:`` items. Without ``raw`` a netlist containing such a ``case`` is refused.
+      ``default:`` items (``'bx`` for ``others => '-'``/don't care, which is what GHDL emits for
+      a ``case`` whose ``others`` branch assigns nothing). Without ``raw`` a netlist containing
+      such a ``case`` is refused, and a default that names an undeclared net is refused too.
     """
     text = _BIT_STRING.sub(lambda m: f"{len(m.group(1))}'b{m.group(1)}", text)
     text = _SIGNED_SHR.sub(r"\1 >>> ", text)
@@ -136,8 +138,15 @@ def _raw_pmux_defaults(raw: str) -> dict:
                 elif c == ")":
                     depth -= 1
                 elif depth == 1 and body.startswith(".$def{", i):
-                    tok = body[body.index(":", i) + 1:].split(None, 1)[0]
-                    default = _raw_net_to_verilog(tok, name)
+                    rest = body[body.index(":", i) + 1:].lstrip()
+                    tok = rest.split(None, 1)[0].rstrip(",")
+                    driver = re.match(r"\S+ := (\$const_X\{|(\d+)'u([hb])([0-9a-fA-F]+))", rest)
+                    if driver and driver.group(1).startswith("$const_X"):
+                        default = "'bx"         # VHDL "others => don't care"
+                    elif driver:                # an inlined constant
+                        default = f"{driver.group(2)}'{driver.group(3)}{driver.group(4)}"
+                    else:
+                        default = _raw_net_to_verilog(tok, name)
                 i += 1
             if default is None:
                 raise RuntimeError(f"ghdl raw netlist: no default input for pmux n{m.group(1)}_o "
@@ -182,7 +191,13 @@ def _fix_pmux_defaults(text: str, raw: str | None) -> str:
                 if sel_bits and items == 2 ** int(sel_bits.group(1)):
                     return m.group(0)           # a full case ($mux4): needs no default
                 raise RuntimeError(f"no pmux default known for {net} in module {name}")
-            return f"{m.group(1)}      default: {net} <= {mod_defaults.pop(net)};\n{m.group(3)}"
+            value = mod_defaults.pop(net)
+            if re.fullmatch(r"[A-Za-z_]\w*", value) and not re.search(
+                    rf"^\s*\(?\s*(?:wire|reg|input|output)\b[^;,)]*\b{value}\s*[;,)]", body,
+                    re.MULTILINE):
+                raise RuntimeError(f"pmux default {value} of {net} in module {name} is not "
+                                   "declared in the GHDL Verilog")
+            return f"{m.group(1)}      default: {net} <= {value};\n{m.group(3)}"
 
         body = _V_CASE.sub(add_default, body)
         if mod_defaults:
