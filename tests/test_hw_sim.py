@@ -261,6 +261,19 @@ def test_chunking_around_dma_max_length(libs, delta):
     np.testing.assert_array_equal(r.models, ref.models)
 
 
+def test_stream_gaps_do_not_change_models(libs):
+    """The MM2S model idles 3 cycles after every word: same models, more cycles."""
+    bits, n, d = 8, 40, 50
+    cfg = _cfg(bits, n, d, num_epochs=2)
+    stream = _codes_stream(bits, n, d, seed=4)[0]
+    full = EngineDriver(_device(libs, bits), bits).run(cfg, stream)
+    gappy = EngineDriver(_device(libs, bits, mm2s_gap=3), bits).run(cfg, stream)
+    np.testing.assert_array_equal(gappy.models, full.models)
+    np.testing.assert_array_equal(full.models, CpuBackend(bits).run(cfg, stream).models)
+    assert gappy.words == full.words == 2 * n * cfg.words_per_sample
+    assert gappy.cycles > 3 * full.words
+
+
 def test_single_transfer_when_epoch_fits(libs):
     bits, n, d = 4, 30, 20
     cfg = _cfg(bits, n, d, chunk_samples=0)

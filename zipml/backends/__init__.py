@@ -141,7 +141,10 @@ def get_backend(name: str = "auto", bits: int | None = 0, **kw) -> Backend:
                 # how to build it)
                 warnings.warn(f"a PYNQ board was found but {exc}. Falling back to the CPU "
                               f"engine.", RuntimeWarning, stacklevel=2)
-        return _FACTORIES["cpu"](bits=bits, **kw)
+        # the CPU engine takes only its own options (a pynq-only bitstream_dir/timeout
+        # must not break the fallback)
+        return _FACTORIES["cpu"](bits=bits, **{k: v for k, v in kw.items()
+                                              if k in ("max_dim", "fifo_words")})
     if bits is None and name != "cpu":
         raise ValueError(f"backend {name!r} needs the precision: bits in {spec.PRECISIONS}")
     return _FACTORIES[name](bits=bits, **kw)
