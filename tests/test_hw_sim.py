@@ -396,6 +396,39 @@ def test_data_error_in_second_epoch_keeps_first_model(libs):
     np.testing.assert_array_equal(r.models, ref.models)
 
 
+def test_data_error_seen_late(libs):
+    """The STATUS check after a transfer misses the error (the engine found it after the last
+    word): the driver sends the next transfer, and still ends with the engine's error."""
+    bits, n, d = 4, 48, 20
+    stream, a, y = _codes_stream(bits, n, d, seed=5)
+    y = y.copy()
+    y[15] = 0.5                                       # last sample of the first transfer
+    stream = pack.pack(a, y, bits, validate=False)
+    cfg = _cfg(bits, n, d, num_epochs=2, chunk_samples=16)
+
+    class Stale(Probe):
+        def send(self, buf, offset, count):
+            if offset:          # the DMA delivers one word of the next transfer, then stalls
+                self.inner.set_faults(mm2s_gap=2 ** 31)
+            super().send(buf, offset, count)
+
+        def read(self, offset):
+            v = super().read(offset)
+            reads = sum(1 for c in self.calls if c == ("read", spec.REG["STATUS"]))
+            if offset == spec.REG["STATUS"] and reads == 2:     # 1st read after a transfer
+                return spec.field("STATUS", "BUSY", 1)
+            return v
+    probe = Stale(_device(libs, bits))
+    r = EngineDriver(probe, bits, timeout=0.01).run(cfg, stream)
+    ref = CpuBackend(bits).run(cfg, stream)
+    assert (r.error, r.error_info, r.samples) == (ref.error, ref.error_info, ref.samples) == (
+        spec.ERR["ERR_BAD_LABEL"], 15, 15)
+    assert [c[1] for c in probe.calls if c[0] == "send"] == [0, 16 * cfg.words_per_sample]
+    # the first wait on the second transfer timed out, STATUS showed the error: no time-out
+    assert probe.calls.count(("wait_send",)) == 2
+    assert probe.inner.live_buffers == 0
+
+
 @pytest.mark.parametrize("engine_chunk,code", [(10, "ERR_TLAST_EARLY"), (3, "ERR_TLAST_MISSING")])
 def test_tlast_errors(libs, engine_chunk, code):
     """The engine is told another CHUNK_SAMPLES than the driver sends with."""

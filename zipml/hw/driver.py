@@ -311,6 +311,34 @@ class EngineDriver:
             for b in bufs:
                 dev.free(b)
 
+    def _wait_send(self, words: int, timeout: float) -> int:
+        """Wait for the MM2S transfer; 0 when it completed, STATUS when the engine stopped.
+
+        The first wait lasts twice the transfer's time at one word per cycle; only if the
+        transfer is still running then is STATUS polled between further waits, so that a data
+        error found after the STATUS check of the previous transfer (the engine then takes no
+        more words) ends the run instead of running into the time-out.
+        """
+        dev = self.device
+        first = min(timeout, 2 * words / 100e6 + 1e-4)
+        try:
+            dev.wait_send(first)
+            return 0
+        except DeviceTimeout:
+            spent = first
+        step = max(timeout / 64, 1e-4)
+        while True:
+            st = dev.read_reg("STATUS")
+            if st & _ERR_MASK and not st & _BUSY:
+                return st
+            if spent >= timeout:
+                raise DeviceTimeout(f"MM2S transfer did not complete within {timeout:g} s")
+            try:
+                dev.wait_send(min(step, timeout - spent))
+                return 0
+            except DeviceTimeout:
+                spent += step
+
     def _epochs(self, cfg, inbuf, outbuf, offs, lens, ew, per_epoch_stream, K):
         dev = self.device
         d, E = cfg.num_features, cfg.num_epochs
@@ -329,8 +357,11 @@ class EngineDriver:
             send_pending = True
             while True:
                 tw = perf()
-                dev.wait_send(base_timeout + per_word * lens[k])
+                stopped = self._wait_send(lens[k], base_timeout + per_word * lens[k])
                 wait += perf() - tw
+                if stopped:               # the engine ended the run (data error) mid-transfer
+                    status = stopped
+                    break
                 send_pending = False
                 if k + 1 < K:
                     status = dev.read_reg("STATUS")
