@@ -103,30 +103,9 @@ def build_sim_library(bits: int, max_dim: int = SIM_MAX_DIM, *, fifo_words: int 
             fcntl.flock(lockf, fcntl.LOCK_UN)
 
 
-_DECL = re.compile(r"^\s*(?:input|output|wire|reg|localparam)\b(?:\s+(?:wire|reg|signed))*"
-                   r"\s*(?:\[[^\]]*\]\s*)?(\w+)", re.MULTILINE)
-_CASE_DEFAULT = re.compile(r"(default:\s*\w+\s*<=\s*)(n\d+_o)\s*;")
-
-
-def undeclared_case_defaults(text: str) -> str:
-    """``default: x <= nN_o;`` where ``nN_o`` is declared nowhere in the module -> ``'bx``.
-
-    zipml.synth restores the ``others`` inputs of GHDL's parallel multiplexers from the raw
-    netlist; when that input is GHDL's undefined constant (``$const_X``) the Verilog has no net
-    of that name and Verilator stops. The value is undefined, so ``'bx`` is exact. A no-op on
-    Verilog without such references.
-    """
-    out = []
-    for part in re.split(r"(?m)^(?=module )", text):
-        declared = set(_DECL.findall(part))
-        out.append(_CASE_DEFAULT.sub(
-            lambda m: m.group(0) if m.group(2) in declared else f"{m.group(1)}'bx;", part))
-    return "".join(out)
-
-
 def _build_locked(bits, max_dim, fifo_words, jobs, ghdl_verilog) -> Path:
     vsrc = ghdl_verilog(bits, max_dim, fifo_words=fifo_words)
-    verilog = undeclared_case_defaults(vsrc.read_text())
+    verilog = vsrc.read_text()     # already repaired by zipml.synth.fix_ghdl_verilog
     version = verilator_version()
     h = hashlib.sha256()
     for part in (verilog.encode(), HARNESS.read_bytes(), version.encode()):
