@@ -247,6 +247,8 @@ architecture rtl of zipml_core is
   signal o_err_frame : std_logic := '0';
   signal out_busy   : std_logic := '0';                             -- a model frame is going out
   signal m_valid_i, m_hs : std_logic;
+  -- port-map actuals as plain signals (ghdl synth 2.0 mishandles expressions in port maps)
+  signal mm_op_valid, dp_in_dot, dp_in_last : std_logic;
 
   -- Cycles from accepting a label word to its S being poppable from the scalar queue: op
   -- pipeline to the dot product, dot product, scalar stage (zipml_scalar), queue write.
@@ -393,18 +395,21 @@ begin
   u_mm : entity work.zipml_model_mem
     generic map (G_LANES => V, G_WORDS => NW, G_AW => AW)
     port map (clk => clk, rst => dp_rst,
-              op_valid => ops(R).vld and (ops(R).dot or ops(R).upd), op_upd => ops(R).upd,
+              op_valid => mm_op_valid, op_upd => ops(R).upd,
               op_addr => ops(R).addr, op_mask => ops(R).mask, op_snap => ops(R).snap,
               delta => delta3,
               reg_shift => c_rshift, wr_block => wr_block, x_out => x4, sat => mm_sat,
               clr_we => clr_we, clr_addr => cnt(AW - 1 downto 0), snap_rd_addr => o_word,
               snap_rd_data => mm_rd_data);
   clr_we <= '1' when state = S_CLEAR else '0';
+  mm_op_valid <= ops(R).vld and (ops(R).dot or ops(R).upd);
+  dp_in_dot <= ops(R + 2).vld and ops(R + 2).dot;
+  dp_in_last <= ops(R + 2).vld and ops(R + 2).lbl;
 
   u_dot : entity work.zipml_dot_product
     generic map (G_BITS => G_BITS)
-    port map (clk => clk, rst => dp_rst, in_dot => ops(R + 2).vld and ops(R + 2).dot,
-              in_last => ops(R + 2).vld and ops(R + 2).lbl, x => x4, q => qd, acc_valid => acc_v,
+    port map (clk => clk, rst => dp_rst, in_dot => dp_in_dot,
+              in_last => dp_in_last, x => x4, q => qd, acc_valid => acc_v,
               acc_out => acc);
 
   -- label info from stage 1 to the dot-product output (stage R + 2 + LD)

@@ -93,6 +93,7 @@ architecture rtl of zipml_scalar is
   signal h3raw  : std_logic_vector(31 downto 0);                -- T3
   signal big3   : std_logic_vector(0 downto 0);
   signal h3     : std_logic_vector(31 downto 0);
+  signal nh3    : std_logic_vector(31 downto 0);                -- -h3 (a signal: ghdl synth 2.0 drops a function call in a port map)
   signal r4     : std_logic_vector(31 downto 0);                -- T4
   signal h4     : std_logic_vector(31 downto 0);
   signal side0, side4 : std_logic_vector(33 downto 0);           -- ypos & zneg? & y ...
@@ -186,9 +187,10 @@ begin
 
   -- T3: h (1.0 for u >= 5); 1 - h
   h3 <= F_ONE when big3(0) = '1' else h3raw;
+  nh3 <= neg(h3);
   u_add2 : entity work.zipml_fp_add
     generic map (G_FP_XILINX => G_FP_XILINX)
-    port map (aclk => clk, in_valid => vline(LC + LM + LA), in_a => F_ONE, in_b => neg(h3),
+    port map (aclk => clk, in_valid => vline(LC + LM + LA), in_a => F_ONE, in_b => nh3,
               out_valid => open, out_result => r4);
   u_h : entity work.zipml_delay
     generic map (G_WIDTH => 32, G_DEPTH => LA)

@@ -33,13 +33,7 @@ pytestmark = pytest.mark.skipif(not (shutil.which("verilator") and shutil.which(
                                 reason="needs ghdl and verilator")
 
 MAX_DIM = spec.DEFAULT_MAX_DIM
-#: GHDL 2.0 synthesis drops the function call in the port map ``in_b => neg(h3)`` of u_add2
-#: (RTL/zipml_scalar.vhd, PLAN sigmoid ``1 - h`` for z < 0): the synthesised engine computes
-#: ``1 + h``. The VHDL is right (GHDL simulation); the synthesised netlist is not.
-LOGREG_SYNTH_BUG = pytest.mark.xfail(
-    strict=True, reason="ghdl synth drops neg() in the port map of u_add2 (zipml_scalar.vhd): "
-                        "logreg with z < 0 differs until the RTL maps a signal instead")
-LOSSES = ("svm", "linreg", pytest.param("logreg", marks=LOGREG_SYNTH_BUG))
+LOSSES = ("svm", "linreg", "logreg")
 
 
 @pytest.fixture(scope="session")
