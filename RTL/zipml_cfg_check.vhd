@@ -128,7 +128,8 @@ begin
       end loop;
 
       ---------------------------------------------------------------- stage 2
-      if ww1 > C_LATENCY_BUDGET then
+      -- both sides 32 bits wide: ghdl synth 2.0 truncated the constant to the width of ww1
+      if resize(ww1, 32) > to_unsigned(C_LATENCY_BUDGET, 32) then
         smin := 2;
       else
         smin := C_SMIN(to_integer(ww1));

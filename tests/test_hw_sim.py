@@ -10,9 +10,7 @@
 
 The simulation libraries are built once per precision at G_MAX_DIM = 8192 (the board builds'
 size) and cached under build/verilator/ (the first run pays the Verilator builds, 20-60 s each).
-Smaller engines are not used: GHDL 2.0 synthesises ``ww1 > C_LATENCY_BUDGET`` in
-zipml_cfg_check.vhd with the constant truncated to the width of ``ww1`` (7 bits for a Q2 engine
-of G_MAX_DIM = 1024: 128 -> 0), so the simulated Q1/Q2 engines below 4096/8192 compute S_d = 2.
+A Q1 engine of G_MAX_DIM = 1024 checks S_d and the models of a small engine.
 """
 from __future__ import annotations
 
@@ -109,6 +107,28 @@ def test_sim_equals_cpu_binary(libs, digits, bits, loss):
                                                            r_cpu.sat)
     assert r_sim.words == 3 * 90 * spec.words_per_sample(bits, 65)
     assert r_sim.cycles >= r_sim.words
+
+
+def test_small_max_dim_staleness_q1():
+    """A Q1 engine of G_MAX_DIM = 1024: S_d from the latency budget, models equal the C engine.
+
+    ghdl synth 2.0 used to truncate C_LATENCY_BUDGET (128) to the width of ``ww1`` in
+    zipml_cfg_check.vhd at this size, so the netlist computed S_d = 2.
+    """
+    bits, n, d, max_dim = 1, 60, 100, 1024
+    want = spec.staleness(bits, d)
+    assert want > 2                            # the truncated comparison gave 2
+    dev = sim.SimDevice(max_dim)
+    drv = EngineDriver(dev, bits)
+    assert dev.read_reg("MAX_DIM") == max_dim
+    cfg = _cfg(bits, n, d)
+    stream = _codes_stream(bits, n, d, seed=5)[0]
+    r = drv.run(cfg, stream)
+    assert r.error == 0
+    assert dev.read_reg("STALENESS") == r.staleness == want
+    ref = CpuBackend(bits, max_dim=max_dim, fifo_words=dev.read_reg("FIFO_WORDS")).run(cfg, stream)
+    assert ref.staleness == want
+    np.testing.assert_array_equal(r.models, ref.models)
 
 
 @pytest.mark.parametrize("bits", [1, 8])
