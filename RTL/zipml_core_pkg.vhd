@@ -65,6 +65,10 @@ package zipml_core_pkg is
   -- 1 + ceil(LATENCY_BUDGET / w), the minimum staleness for w words per sample.
   function min_staleness(w : natural) return natural;
 
+  -- x * q for a small signed q (Q1/Q2/Q4 lanes) as shift-and-add: the sum of x shifted by each
+  -- set bit of |q|, negated for q < 0; the exact product in x'length + q'length bits, written
+  -- without "*" so that synthesis builds it from LUT carry chains instead of DSP blocks.
+  function mul_small(x : signed; q : signed) return signed;
 end package zipml_core_pkg;
 
 package body zipml_core_pkg is
@@ -169,6 +173,30 @@ package body zipml_core_pkg is
       n := 2 * n;
     end loop;
     return n;
+  end function;
+
+  function mul_small(x : signed; q : signed) return signed is
+    constant PW : natural := x'length + q'length;
+    variable m  : unsigned(q'length - 1 downto 0);
+    variable xs : signed(PW - 1 downto 0);
+    variable r  : signed(PW - 1 downto 0);
+  begin
+    if q(q'left) = '1' then
+      m := unsigned(-q);                 -- |q| (also right for q = -2^(QW-1): unsigned)
+    else
+      m := unsigned(q);
+    end if;
+    xs := resize(x, PW);
+    r := (others => '0');
+    for i in 0 to q'length - 1 loop
+      if m(i) = '1' then
+        r := r + shift_left(xs, i);
+      end if;
+    end loop;
+    if q(q'left) = '1' then
+      r := -r;
+    end if;
+    return r;
   end function;
 
 end package body zipml_core_pkg;

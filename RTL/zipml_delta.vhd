@@ -71,6 +71,9 @@ begin
             when "11"   => prod_r(0)(l) <= -resize(signed(s_in), PW);
             when others => prod_r(0)(l) <= (others => '0');
           end case;
+        elsif G_BITS = 2 or G_BITS = 4 then    -- |q| <= 8: shift-and-add (LUTs, no DSP)
+          prod_r(0)(l) <= mul_small(signed(s_in),
+                                    signed(q_upd(l * QW + QW - 1 downto l * QW)));
         else
           prod_r(0)(l) <= signed(s_in) * signed(q_upd(l * QW + QW - 1 downto l * QW));
         end if;

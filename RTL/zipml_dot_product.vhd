@@ -70,6 +70,9 @@ begin
             when "11"   => prod_r(0)(l) <= -resize(signed(x(32 * l + 31 downto 32 * l)), PW);
             when others => prod_r(0)(l) <= (others => '0');
           end case;
+        elsif G_BITS = 2 or G_BITS = 4 then    -- |q| <= 8: shift-and-add (LUTs, no DSP)
+          prod_r(0)(l) <= mul_small(signed(x(32 * l + 31 downto 32 * l)),
+                                    signed(q(l * QW + QW - 1 downto l * QW)));
         else
           prod_r(0)(l) <= signed(x(32 * l + 31 downto 32 * l))
                           * signed(q(l * QW + QW - 1 downto l * QW));
