@@ -141,7 +141,6 @@ begin
 
   process (clk)
     variable x  : signed(31 downto 0);
-    variable s1, s2 : signed(31 downto 0);
     variable dl : signed(C_DELTA_W - 1 downto 0);
     variable t  : signed(C_UPD_W - 1 downto 0);
     variable s  : std_logic;
@@ -162,26 +161,10 @@ begin
         x  := signed(xin3(32 * l + 31 downto 32 * l));
         dl := signed(delta(l * C_DELTA_W + C_DELTA_W - 1 downto l * C_DELTA_W));
         tmp4(l) <= resize(x, C_UPD_W) - resize(dl, C_UPD_W);
-        -- x >>> reg_shift as 4:1 / 4:1 / 2:1 select stages (a generic
-        -- shift_right by to_integer() synthesises to a much larger shifter)
-        case reg_shift(1 downto 0) is
-          when "00" => s1 := x;
-          when "01" => s1 := shift_right(x, 1);
-          when "10" => s1 := shift_right(x, 2);
-          when others => s1 := shift_right(x, 3);
-        end case;
-        case reg_shift(3 downto 2) is
-          when "00" => s2 := s1;
-          when "01" => s2 := shift_right(s1, 4);
-          when "10" => s2 := shift_right(s1, 8);
-          when others => s2 := shift_right(s1, 12);
-        end case;
         if reg_shift = 0 then
           rsh4(l) <= (others => '0');
-        elsif reg_shift(4) = '1' then
-          rsh4(l) <= shift_right(s2, 16);
         else
-          rsh4(l) <= s2;
+          rsh4(l) <= shift_right(x, to_integer(reg_shift));
         end if;
       end loop;
       -- stage 4 -> 5
