@@ -5,7 +5,7 @@
 # Debian packages the tests need. Installed only when missing (apt-get update runs once,
 # only then). ghdl and verilator are preinstalled on the development machines; listed so that
 # a fresh machine gets them too. Add packages here, one word each.
-APT_PACKAGES ?= yosys libsvm-tools dataset-fashion-mnist gcc-arm-linux-gnueabihf ghdl verilator
+APT_PACKAGES ?= yosys libsvm-tools dataset-fashion-mnist gcc-arm-linux-gnueabihf qemu-user ghdl verilator iverilog
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
