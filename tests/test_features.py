@@ -153,7 +153,7 @@ def test_features_random_weights_on_generated_images(tmp_path):
               "--size", 75, "--batch-size", 2, env=env)
     assert r.returncode == 0, r.stderr
     assert "3 images x 2048 features, label 3, weights: random (seed 0)" in r.stdout
-    assert "InceptionV3" in r.stderr and "3/3" in r.stderr          # the progress bar
+    assert "InceptionV3" in r.stderr and "3/3" in r.stderr          # the final state of the progress bar (leave=True)
     X, y = load_libsvm(tmp_path / "o", 2048)
     assert X.shape == (3, 2048) and np.array_equal(y, [3, 3, 3])
     assert np.all(np.isfinite(X)) and np.all(X >= 0)                   # pooled ReLU outputs

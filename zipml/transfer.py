@@ -181,7 +181,7 @@ def extract_features(model, paths, size: int = 299, batch_size: int = 8, progres
         raise ValueError(f"InceptionV3 needs images of at least 75x75 pixels, got size={size}")
     paths = list(paths)
     with tqdm(total=len(paths), unit="img", disable=not progress, desc="InceptionV3",
-              leave=False) as bar, torch.no_grad():
+              leave=True) as bar, torch.no_grad():
         for i in range(0, len(paths), batch_size):
             batch = paths[i:i + batch_size]
             x = torch.from_numpy(np.stack([load_image(p, size) for p in batch]))
