@@ -660,3 +660,26 @@ def test_c_api_refuses_bad_lengths():
     assert ce.lib.zml_run(*args(ew, 1, 65)) == ce.lib.ZML_API_MODELS_LENGTH
     assert ce.lib.zml_run(*args(2 * ew, 2, 66)) == 0
     assert st.error == ERR["ERR_BAD_LABEL"]
+
+
+def test_cffi_declarations_come_from_the_headers():
+    """Every function and constant of the C headers is reachable from Python: the cffi
+    declarations are read from the headers (zipml/_cdef.py), not copied by hand."""
+    import re
+    from pathlib import Path
+
+    import zipml._libsvm as libsvm
+    import zipml._zipml_c as engine
+    from zipml._cdef import header_cdef
+
+    cmodel = Path(__file__).resolve().parent.parent / "cmodel"
+    for header, mod in (("zipml_fp.h", engine), ("zipml_engine.h", engine),
+                        ("zipml_libsvm.h", libsvm)):
+        text = (cmodel / header).read_text()
+        names = re.findall(r"^[A-Za-z_][\w \*]*?\b(zml_\w+)\s*\(", text, flags=re.M)
+        names += re.findall(r"^#define\s+(ZML_\w+)\s+\S", text, flags=re.M)
+        assert len(names) >= 5, header
+        for name in names:
+            assert hasattr(mod.lib, name), f"{header}: {name} is not exposed by {mod.__name__}"
+        cdef = header_cdef(cmodel / header)
+        assert "/*" not in cdef and "#include" not in cdef and 'extern "C"' not in cdef

@@ -10,6 +10,7 @@ Extra compiler flags can be given in the environment variable ``ZIPML_LIBSVM_CFL
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import shutil
@@ -20,32 +21,11 @@ from cffi import FFI
 ROOT = Path(__file__).resolve().parent.parent
 CMODEL = ROOT / "cmodel"
 
-CDEF = """
-typedef struct {
-    int64_t n_rows;
-    int64_t nnz;
-    int64_t max_col;
-    int64_t lines;
-    int64_t consumed;
-    int64_t err_line;
-    int64_t err_pos;
-    int64_t err_len;
-    int32_t err_code;
-} zml_parse_result;
-
-int zml_libsvm_abi(void);
-int zml_libsvm_init(void);
-
-int zml_libsvm_parse(const char *buf, int64_t len, int zero_based, int64_t n_features,
-                     int64_t max_rows, double *labels, int64_t *rowptr, int32_t *cols,
-                     float *vals, int32_t *scratch, int64_t rows_cap, int64_t nnz_cap,
-                     zml_parse_result *res);
-
-void zml_libsvm_count(const char *buf, int64_t len, int64_t *newlines, int64_t *colons);
-
-void zml_libsvm_fill(const int64_t *rowptr, const int32_t *cols, const float *vals,
-                     int64_t n_rows, int64_t d, float *x);
-"""
+# loaded by path: setuptools runs this file on its own, before the package exists
+_spec = importlib.util.spec_from_file_location("_zipml_cdef", Path(__file__).with_name("_cdef.py"))
+_cdef = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_cdef)
+CDEF = _cdef.header_cdef(CMODEL / "zipml_libsvm.h")
 
 _extra = shlex.split(os.environ.get("ZIPML_LIBSVM_CFLAGS", ""))
 
@@ -79,6 +59,9 @@ def build(tmpdir: str | os.PathLike | None = None) -> Path:
     dest = ROOT / "zipml" / lib.name
     shutil.copyfile(lib, dest.with_suffix(".tmp"))
     os.replace(dest.with_suffix(".tmp"), dest)  # atomic: a running import never sees half a file
+    for other in dest.parent.glob("_libsvm.*.so"):
+        if other != dest:       # another build (e.g. setup.py's abi3 one) must not shadow it
+            other.unlink()
     return dest
 
 
