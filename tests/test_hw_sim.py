@@ -23,8 +23,8 @@ from sklearn.datasets import load_digits
 from zipml import pack, spec
 from zipml.backends import CpuBackend
 from zipml.config import EngineConfig, EngineError
-from zipml.hw import (DeviceMemoryError, EngineDevice, EngineDriver, EngineIdentityError,
-                      EngineTimeout, HwBackend)
+from zipml.hw import (DeviceMemoryError, DeviceTimeout, EngineDevice, EngineDriver,
+                      EngineIdentityError, EngineTimeout, HwBackend)
 from zipml.hw import sim
 
 pytestmark = pytest.mark.skipif(not (shutil.which("verilator") and shutil.which("ghdl")),
@@ -528,3 +528,27 @@ def test_wrong_precision_and_stream_shape(libs):
                                          "holds"):
         drv.run(_cfg(2, 3, 3, keep_model=True), np.zeros(6, np.uint64),
                 model_init=np.ones(3, np.int32))
+
+
+def test_idle_engine_takes_no_input(libs):
+    """ENGINE.md 7.4: outside a run s_axis_tready is low - before the first START and after
+    DONE the engine takes no word, so a stray transfer stays pending (and is counted nowhere)."""
+    bits, n, d = 4, 12, 20
+    dev = _device(libs, bits)
+    drv = EngineDriver(dev, bits)           # loads the engine
+    stream = _codes_stream(bits, n, d)[0]
+    cfg = _cfg(bits, n, d, num_epochs=2)
+    buf = dev.allocate(stream.shape, np.uint64)
+    buf[:] = stream
+    for when in ("before START", "after DONE"):
+        dev.send(buf, 0, 4)
+        with pytest.raises(DeviceTimeout):
+            dev.wait_send(2e-5)
+        words = 0 if when == "before START" else 2 * n * spec.words_per_sample(bits, d)
+        assert dev.read_reg("WORDS_LO") == words, when
+        dev.reset_dma()
+        if when == "before START":      # one clean run, then try again after its DONE
+            np.testing.assert_array_equal(
+                drv.run(cfg, stream).models,
+                CpuBackend(bits, max_dim=MAX_DIM).run(cfg, stream).models)
+    dev.free(buf)
