@@ -45,6 +45,10 @@ static int cpu_has_v4(void)
 #endif
 }
 
+/* Nonzero: zml_run takes the portable code even on an AVX-512 host (set by the C unit tests,
+ * which compare both paths). */
+static int zml_portable_only;
+
 #define MAX_WORKSPACE_BYTES (UINT64_C(256) << 20) /* ring + scratch; far above any real FIFO */
 
 const char *zml_api_error_text(int code)
@@ -637,6 +641,196 @@ static uint32_t apply_update(int32_t *X, const int32_t *q, uint32_t d, int32_t S
     return update(X, q, d, S, qf, r);
 }
 
+/* ------------------------------------------------------------------------------ one pass (AVX-512) */
+
+#if ZML_X86_V4
+/* One pass over the model per Qb sample on AVX-512 hosts (chosen at run time like the other
+ * 16-lane code): the codes of sample m are decoded straight from its stream words, checked,
+ * stored into the ring (for its own update S_d + 1 samples later) and multiplied with the model,
+ * after the pending update of sample k (values qk) has been applied to the same 16 lanes. The
+ * separate unpack / update / dot passes of the portable path read and write the same values;
+ * every lane is computed with the integer formulas of update() and dot_qb(), so the results are
+ * identical (tests: engine runs with and without this path, cmodel/tests/test_cmodel.c).
+ *
+ * The update step delta(q) = (S q + 2^(QF-1)) >>> QF takes one value per code, so for
+ * b <= 4 (|q| <= 8) it is looked up in a per-sample table of 32 entries indexed by q mod 32
+ * (one two-register permute per 16 lanes) instead of being multiplied out; Q8 (257 codes) uses
+ * the 32-bit product form of update_qb32. Both need S != -2^31 (|delta| < 2^31); the caller
+ * applies that rare step with update() first. Little-endian only (x86-64): lane j of a word is
+ * bits B*j .. of its 64-bit value, i.e. of its bytes in memory order. */
+#define ZML_V16_INLINE static inline __attribute__((always_inline, target("arch=x86-64-v4")))
+
+typedef struct {
+    __m512i lo, hi;                 /* b <= 4: delta(q) for q mod 32 = 0..15 | 16..31 */
+    __m512i sh, sl, lo_off, lo_sub; /* b = 8: the update_qb32 constants */
+    unsigned qf;
+    __m128i rs;                     /* REG_SHIFT, or 32 (no regularisation: shift gives 0) */
+    __m512i rsub;
+} zml_upd16;
+
+ZML_V16 static void upd16_setup(zml_upd16 *u, unsigned bits, int32_t S, unsigned qf, unsigned r)
+{
+    u->qf = qf;
+    u->rs = _mm_cvtsi32_si128(r ? (int)r : 32);
+    u->rsub = _mm512_set1_epi32(r ? (int32_t)(1u << (31 - r)) : 0);
+    if (bits <= 4) { /* delta as in update(): (int64) ((S q + 2^62 + 2^(QF-1)) >> QF) - 2^(62-QF) */
+        const __m512i off = _mm512_set1_epi64((long long)((UINT64_C(1) << 62)
+                                                          + (qf ? UINT64_C(1) << (qf - 1) : 0)));
+        const __m512i offq = _mm512_set1_epi64((long long)(UINT64_C(1) << (62 - qf)));
+        const __m512i s = _mm512_set1_epi64(S);
+        const __m128i cnt = _mm_cvtsi32_si128((int)qf);
+        __m256i part[4];
+        for (int p = 0; p < 4; p++) { /* entries 8p .. 8p+7: q = i (i < 16) or i - 32 */
+            const long long b = p < 2 ? 8 * p : 8 * p - 32;
+            __m512i q = _mm512_add_epi64(_mm512_set1_epi64(b),
+                                         _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+            __m512i t = _mm512_add_epi64(_mm512_mul_epi32(s, q), off); /* |S q| < 2^36 */
+            part[p] = _mm512_cvtepi64_epi32(_mm512_sub_epi64(_mm512_srl_epi64(t, cnt), offq));
+        }
+        u->lo = _mm512_inserti64x4(_mm512_castsi256_si512(part[0]), part[1], 1);
+        u->hi = _mm512_inserti64x4(_mm512_castsi256_si512(part[2]), part[3], 1);
+        u->sh = u->sl = u->lo_off = u->lo_sub = _mm512_setzero_si512(); /* not used */
+    } else {
+        const int32_t Sh = (int32_t)((((int64_t)S + (INT64_C(1) << 31)) >> qf)
+                                     - (INT64_C(1) << (31 - qf)));
+        u->sh = _mm512_set1_epi32(Sh);
+        u->sl = _mm512_set1_epi32((int32_t)((int64_t)S - (int64_t)Sh * (INT64_C(1) << qf)));
+        u->lo_off = _mm512_set1_epi32((int32_t)((qf ? (1u << (qf - 1)) : 0u) + (1u << 15)));
+        u->lo_sub = _mm512_set1_epi32((int32_t)((1u << 15) >> qf));
+        u->lo = u->hi = _mm512_setzero_si512(); /* not used */
+    }
+}
+
+/* Codes of lanes 16c .. 16c+15 (zero-extended). */
+ZML_V16_INLINE __m512i codes16(const uint64_t *w, uint32_t c, const unsigned B)
+{
+    const char *p = (const char *)w;
+    if (B == 8)
+        return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 16 * (size_t)c)));
+    if (B == 4) {
+        __m512i x = _mm512_set1_epi64((long long)w[c]);
+        x = _mm512_permutexvar_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1,
+                                                      0, 0, 0, 0, 0, 0, 0, 0), x);
+        x = _mm512_srlv_epi32(x, _mm512_set_epi32(28, 24, 20, 16, 12, 8, 4, 0,
+                                                  28, 24, 20, 16, 12, 8, 4, 0));
+        return _mm512_and_si512(x, _mm512_set1_epi32(15));
+    }
+    if (B == 2) {
+        uint32_t h;
+        memcpy(&h, p + 4 * (size_t)c, 4);
+        __m512i x = _mm512_srlv_epi32(_mm512_set1_epi32((int32_t)h),
+                                      _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16,
+                                                       14, 12, 10, 8, 6, 4, 2, 0));
+        return _mm512_and_si512(x, _mm512_set1_epi32(3));
+    }
+    uint16_t h; /* B == 1 */
+    memcpy(&h, p + 2 * (size_t)c, 2);
+    return _mm512_maskz_mov_epi32((__mmask16)h, _mm512_set1_epi32(1));
+}
+
+/* The pass for one precision B, sign mode and with (pend) or without the update; see above.
+ * qst receives the values of sample m (lanes 0 .. d-1). *bad: a code of sample m exceeds L. */
+ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
+                              const uint64_t *restrict wm, int32_t *restrict qst, uint32_t d,
+                              const unsigned B, const int sgn, const int pend,
+                              const zml_upd16 *u, int32_t S, unsigned r, uint32_t *sat,
+                              uint32_t *bad)
+{
+    const uint32_t full = d / 16, L = 1u << (B - 1);
+    const __m512i vL = _mm512_set1_epi32((int32_t)L), sign = _mm512_set1_epi32(INT32_MIN);
+    const __m512i maxv = _mm512_set1_epi32(INT32_MAX);
+    __m512i mx = _mm512_setzero_si512(), even = _mm512_setzero_si512(), odd = even;
+    __mmask16 ovf = 0;
+    for (uint32_t c = 0; c < full; c++) {
+        const size_t j = 16 * (size_t)c;
+        __m512i k = codes16(wm, c, B);
+        if (B > 1)
+            mx = _mm512_max_epu32(mx, k);
+        __m512i q = sgn ? _mm512_sub_epi32(_mm512_add_epi32(k, k), vL) : k;
+        _mm512_storeu_si512((void *)(qst + j), q);
+        __m512i x = _mm512_loadu_si512((const void *)(X + j));
+        if (pend) {
+            __m512i qo = _mm512_loadu_si512((const void *)(qk + j)), delta;
+            if (B <= 4) {
+                delta = _mm512_permutex2var_epi32(u->lo, qo, u->hi);
+            } else {
+                __m512i low = _mm512_srl_epi32(
+                    _mm512_add_epi32(_mm512_mullo_epi32(u->sl, qo), u->lo_off),
+                    _mm_cvtsi32_si128((int)u->qf));
+                delta = _mm512_sub_epi32(_mm512_add_epi32(_mm512_mullo_epi32(u->sh, qo), low),
+                                         u->lo_sub);
+            }
+            __m512i reg = _mm512_sub_epi32(_mm512_srl_epi32(_mm512_xor_si512(x, sign), u->rs),
+                                           u->rsub);
+            __m512i a = _mm512_sub_epi32(x, reg);
+            __m512i v = _mm512_sub_epi32(a, delta);
+            /* signed overflow of a - delta: sign bit of (a ^ delta) & (a ^ v) */
+            __mmask16 o = _mm512_movepi32_mask(_mm512_ternarylogic_epi32(a, delta, v, 0x18));
+            if (o) {
+                ovf |= o;
+                v = _mm512_mask_mov_epi32(v, o,
+                                          _mm512_xor_si512(_mm512_srai_epi32(a, 31), maxv));
+            }
+            x = v;
+            _mm512_storeu_si512((void *)(X + j), x);
+        }
+        even = _mm512_add_epi64(even, _mm512_mul_epi32(x, q));
+        odd = _mm512_add_epi64(odd, _mm512_mul_epi32(_mm512_srli_epi64(x, 32),
+                                                     _mm512_srli_epi64(q, 32)));
+    }
+    int64_t acc = _mm512_reduce_add_epi64(_mm512_add_epi64(even, odd));
+    uint32_t b = B > 1 && _mm512_reduce_max_epu32(mx) > L;
+    /* the last d mod 16 lanes, one by one (as update() and dot_qb()) */
+    const uint32_t V = 64 / B, M = (1u << B) - 1u;
+    for (uint32_t j = 16 * full; j < d; j++) {
+        uint32_t kj = (uint32_t)(wm[j / V] >> (B * (j % V))) & M;
+        b |= kj > L;
+        int32_t qj = sgn ? 2 * (int32_t)kj - (int32_t)L : (int32_t)kj;
+        qst[j] = qj;
+        if (pend)
+            ovf |= (__mmask16)update(X + j, qk + j, 1, S, u->qf, r);
+        acc += (int64_t)X[j] * qj;
+    }
+    *sat |= ovf != 0;
+    *bad |= b;
+    return acc;
+}
+
+/* Sample m of a Qb run in one pass (see above): the update of sample k (values qk, step S) when
+ * qk is not NULL, then the decoded values of sample m (stream words wm) into qst and their dot
+ * product with the model. S must not be -2^31 when qk is not NULL. */
+ZML_V16 static int64_t sample_pass_v16(unsigned bits, int sgn, int32_t *X, const int32_t *qk,
+                                       const uint64_t *wm, int32_t *qst, uint32_t d, int32_t S,
+                                       unsigned qf, unsigned r, uint32_t *sat, uint32_t *bad)
+{
+    if (!qk) { /* no update: u is not read */
+        const zml_upd16 *u = NULL;
+        switch (2 * bits + (sgn != 0)) {
+        case 2: return pass16(X, qk, wm, qst, d, 1, 0, 0, u, S, r, sat, bad);
+        case 3: return pass16(X, qk, wm, qst, d, 1, 1, 0, u, S, r, sat, bad);
+        case 4: return pass16(X, qk, wm, qst, d, 2, 0, 0, u, S, r, sat, bad);
+        case 5: return pass16(X, qk, wm, qst, d, 2, 1, 0, u, S, r, sat, bad);
+        case 8: return pass16(X, qk, wm, qst, d, 4, 0, 0, u, S, r, sat, bad);
+        case 9: return pass16(X, qk, wm, qst, d, 4, 1, 0, u, S, r, sat, bad);
+        case 16: return pass16(X, qk, wm, qst, d, 8, 0, 0, u, S, r, sat, bad);
+        default: return pass16(X, qk, wm, qst, d, 8, 1, 0, u, S, r, sat, bad);
+        }
+    }
+    zml_upd16 u;
+    upd16_setup(&u, bits, S, qf, r);
+    switch (2 * bits + (sgn != 0)) {
+    case 2: return pass16(X, qk, wm, qst, d, 1, 0, 1, &u, S, r, sat, bad);
+    case 3: return pass16(X, qk, wm, qst, d, 1, 1, 1, &u, S, r, sat, bad);
+    case 4: return pass16(X, qk, wm, qst, d, 2, 0, 1, &u, S, r, sat, bad);
+    case 5: return pass16(X, qk, wm, qst, d, 2, 1, 1, &u, S, r, sat, bad);
+    case 8: return pass16(X, qk, wm, qst, d, 4, 0, 1, &u, S, r, sat, bad);
+    case 9: return pass16(X, qk, wm, qst, d, 4, 1, 1, &u, S, r, sat, bad);
+    case 16: return pass16(X, qk, wm, qst, d, 8, 0, 1, &u, S, r, sat, bad);
+    default: return pass16(X, qk, wm, qst, d, 8, 1, 1, &u, S, r, sat, bad);
+    }
+}
+#endif /* ZML_X86_V4 */
+
 /* ------------------------------------------------------------------------------ scalar */
 
 typedef struct {
@@ -767,7 +961,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     c.binval = cfg->binarize_value;
     c.gamma = cfg->step_size;
     uint32_t sat = 0, samples = 0, err = ZML_ERR_NONE, info = 0;
-    const int v16 = cpu_has_v4();
+    const int v16 = !zml_portable_only && cpu_has_v4();
 
     for (uint32_t e = 0; e < E && err == ZML_ERR_NONE; e++) {
         if (e > 0)
@@ -776,43 +970,68 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
         c.kn = zml_fmul(c.gamma, cfg->cost_neg);
         const uint64_t *buf = stream + (num_buffers == 1 ? 0 : (size_t)e * epoch_words);
 
+        /* slot = m % slots; next_k = (m - S_d - 1) % slots once m > S_d (counters, no division) */
+        uint32_t slot = 0, next_k = 0;
         for (uint32_t m = 0; m < n; m++) {
             /* Section 6, sequential form: the update of sample k = m - S_d - 1 is applied after
              * the dot product of sample m - 1, i.e. before that of m (here fused with it). */
             uint32_t kslot = 0;
             int pending = 0;
             if ((uint64_t)m >= sd + 1) {
-                kslot = (uint32_t)((m - sd - 1) % slots);
+                kslot = next_k;
+                next_k = next_k + 1 == slots ? 0 : next_k + 1;
                 pending = ringS[kslot] != 0 || r != 0; /* else it changes nothing */
             }
             const int32_t *qk = ring + (size_t)kslot * dpad;
             const uint64_t *w = buf + (size_t)m * W;
             if (m + PREFETCH_SAMPLES < n)
                 prefetch_words(buf + (size_t)(m + PREFETCH_SAMPLES) * W, W);
-            uint32_t slot = m % slots;
             int32_t *qb = ring + (size_t)slot * dpad; /* the values the update will use */
             int32_t *qdot = ds ? qa : qb;
-            uint32_t y, bad = unpack(bits, w, d, sgn, qdot, v16);
-            if (ds)
-                bad |= unpack(bits, w + D, d, sgn, qb, v16);
-            uint32_t lerr = bad ? ZML_ERR_BAD_SAMPLE : label(&c, (uint32_t)w[W - 1], &y);
-            if (lerr) { /* bits 31..0 of the label word were bad, or a lane before them */
-                if (pending) /* applied before sample m is taken */
-                    sat |= apply_update(X, qk, d, ringS[kslot], qf, r);
-                err = lerr;
-                info = m;
-                break;
-            }
+            uint32_t y, bad = 0, lerr;
             int64_t acc;
-            if (pending)
-                acc = update_and_dot(bits, X, qk, qdot, d, ringS[kslot], qf, r, &sat, v16);
-            else
-                acc = bits == 0 ? dot_q0(X, qdot, d) : dot_qb_any(X, qdot, d, v16);
+#if ZML_X86_V4
+            if (v16 && bits != 0) { /* one pass; the pending update is applied first */
+                const int32_t Sk = ringS[kslot];
+                const int32_t *upd = pending ? qk : NULL;
+                if (pending && Sk == INT32_MIN) { /* |delta| may be 2^31: the 64-bit form */
+                    sat |= update(X, qk, d, Sk, qf, r);
+                    upd = NULL;
+                }
+                acc = sample_pass_v16(bits, sgn, X, upd, w, qdot, d, Sk, qf, r, &sat, &bad);
+                if (ds)
+                    bad |= unpack(bits, w + D, d, sgn, qb, v16);
+                lerr = bad ? ZML_ERR_BAD_SAMPLE : label(&c, (uint32_t)w[W - 1], &y);
+                if (lerr) { /* the update was applied before sample m was taken */
+                    err = lerr;
+                    info = m;
+                    break;
+                }
+            } else
+#endif
+            {
+                bad = unpack(bits, w, d, sgn, qdot, v16);
+                if (ds)
+                    bad |= unpack(bits, w + D, d, sgn, qb, v16);
+                lerr = bad ? ZML_ERR_BAD_SAMPLE : label(&c, (uint32_t)w[W - 1], &y);
+                if (lerr) { /* bits 31..0 of the label word were bad, or a lane before them */
+                    if (pending) /* applied before sample m is taken */
+                        sat |= apply_update(X, qk, d, ringS[kslot], qf, r);
+                    err = lerr;
+                    info = m;
+                    break;
+                }
+                if (pending)
+                    acc = update_and_dot(bits, X, qk, qdot, d, ringS[kslot], qf, r, &sat, v16);
+                else
+                    acc = bits == 0 ? dot_q0(X, qdot, d) : dot_qb_any(X, qdot, d, v16);
+            }
             uint32_t z = zml_fix2flt(acc, bits == 0 ? ZML_MODEL_FRAC_BITS : ZML_MODEL_FRAC_BITS + qf);
             int s_sat = 0;
             ringS[slot] = zml_flt2fix(scalar_step(&c, z, y), &s_sat);
             sat |= (uint32_t)s_sat;
             samples++;
+            slot = slot + 1 == slots ? 0 : slot + 1;
         }
         if (err != ZML_ERR_NONE)
             break; /* the model is undefined now; no frame of this epoch is recorded */

@@ -456,6 +456,57 @@ static void test_engine_api_errors(void)
     free(s2);
 }
 
+/* zml_run through the AVX-512 one-pass code (on hosts that have it) against the portable
+ * passes: random configurations (every precision, sign mode, double sampling, regularisation,
+ * steps that saturate, d around multiples of 16), models and status compared word by word. */
+static void test_paths_agree(void)
+{
+    if (!cpu_has_v4())
+        return; /* one path only on this host */
+    const uint32_t bitss[] = {1, 2, 4, 8};
+    const uint32_t steps[] = {0x3C23D70Au, 0x3E800000u, 0x4B000000u, 0x4F000000u};
+    int bad_runs = 0;
+    for (int trial = 0; trial < 160; trial++) {
+        uint32_t bits = bitss[trial % 4];
+        uint32_t d = 1 + (uint32_t)(rnd64() % 200);
+        if (trial % 5 == 0)
+            d = 16 * (1 + (uint32_t)(rnd64() % 12)) + (uint32_t)(rnd64() % 3) - 1;
+        zml_config c = base_config(bits, 23, d);
+        c.num_epochs = 2;
+        c.mode = (uint32_t)(rnd64() % 3) | (uint32_t)(rnd64() & 1) << ZML_MODE_SIGNED_LSB
+                 | (uint32_t)(trial % 7 == 0) << ZML_MODE_DOUBLE_SAMPLING_LSB;
+        c.step_size = steps[rnd64() % 4];
+        c.reg_shift = rnd64() % 3 == 0 ? (uint32_t)(1 + rnd64() % 31) : 0;
+        c.delay = 1 + (uint32_t)(rnd64() % 4);
+        size_t nw;
+        uint64_t *s = make_stream(&c, &nw);
+        if (bits > 1 && trial % 3 == 1) { /* one bad code: ERR_BAD_SAMPLE, same sample */
+            uint64_t W = nw / c.num_samples, D = data_words(&c);
+            uint32_t V = values_per_word(bits), j = (uint32_t)(rnd64() % d);
+            uint64_t word = (rnd64() % c.num_samples) * W + j / V
+                            + ((c.mode >> ZML_MODE_DOUBLE_SAMPLING_LSB) & 1 && rnd64() % 2 ? D : 0);
+            uint64_t L = 1u << (bits - 1), code = L + 1 + rnd64() % (L - 1 ? L - 1 : 1);
+            uint64_t mask = ((1ull << bits) - 1) << (bits * (j % V));
+            s[word] = (s[word] & ~mask) | (code << (bits * (j % V)));
+        }
+        int32_t *m1 = calloc(2 * (size_t)d, sizeof *m1), *m2 = calloc(2 * (size_t)d, sizeof *m2);
+        zml_status st1 = {0}, st2 = {0};
+        int rc1 = zml_run(&c, s, nw, 1, NULL, 0, m1, 2 * (size_t)d, &st1);
+        zml_portable_only = 1;
+        int rc2 = zml_run(&c, s, nw, 1, NULL, 0, m2, 2 * (size_t)d, &st2);
+        zml_portable_only = 0;
+        bad_runs += st1.error == ZML_ERR_BAD_SAMPLE;
+        CHECK(rc1 == 0 && rc2 == 0 && memcmp(&st1, &st2, sizeof st1) == 0
+                  && memcmp(m1, m2, 2 * (size_t)d * sizeof *m1) == 0,
+              "paths differ: trial %d bits %u d %u mode %u step 0x%08X r %u delay %u", trial,
+              bits, d, c.mode, c.step_size, c.reg_shift, c.delay);
+        free(s);
+        free(m1);
+        free(m2);
+    }
+    CHECK(bad_runs >= 20, "only %d runs with a bad sample", bad_runs);
+}
+
 /* Models of a fixed set of runs (every precision and loss, double sampling, regularisation,
  * saturating steps) hashed into one number: equal on every platform iff the engine is
  * bit-identical there (tests/test_cmodel_sanitizers.py compares x86-64 with ARM under qemu). */
@@ -480,7 +531,7 @@ static uint64_t fingerprint(void)
                 size_t nw;
                 uint64_t *s = make_stream(&c, &nw);
                 int32_t *models = malloc(3 * c.num_features * sizeof *models);
-                zml_status st;
+                zml_status st = {0}; /* (set by zml_run; initialised for gcc's flow analysis) */
                 int rc = zml_run(&c, s, nw, 1, NULL, 0, models, 3 * (size_t)c.num_features, &st);
                 CHECK(rc == 0 && st.error == 0, "fingerprint run rc %d error %u", rc, st.error);
                 for (size_t i = 0; i < 3 * (size_t)c.num_features; i++) {
@@ -504,7 +555,16 @@ int main(void)
     test_engine_runs();
     test_schedule();
     test_engine_api_errors();
-    printf("fingerprint %016llx\n", (unsigned long long)fingerprint());
+    test_paths_agree();
+    uint64_t fp = fingerprint();
+    if (cpu_has_v4()) { /* the same runs through the portable code: the same models */
+        zml_portable_only = 1;
+        uint64_t fp_portable = fingerprint();
+        zml_portable_only = 0;
+        CHECK(fp == fp_portable, "fingerprint %016llx (AVX-512 passes) != %016llx (portable)",
+              (unsigned long long)fp, (unsigned long long)fp_portable);
+    }
+    printf("fingerprint %016llx\n", (unsigned long long)fp);
     printf("test_cmodel: %d checks, %d failures (%s)\n", checks, failures,
 #if defined(__arm__)
            "arm"
