@@ -21,9 +21,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import spec
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data
+except ImportError:  # older scikit-learn (Python 3.8, PYNQ 2.7: at most 1.3): the method form
+    def validate_data(estimator, X="no_validation", y="no_validation", **check_params):
+        return estimator._validate_data(X, y, **check_params)
+
+# scikit-learn >= 1.6 reads estimator tags from __sklearn_tags__, older ones from _more_tags
+_SKLEARN_TAGS = hasattr(BaseEstimator, "__sklearn_tags__")
 
 __all__ = ["ZipMLClassifier", "ZipMLRegressor", "auto_step_size"]
 
@@ -176,11 +185,18 @@ class _ZipMLBase(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._transform(X) @ self.coef_.T + self.intercept_
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = self.rounding == "stochastic" and self.random_state is None
-        return tags
+    def _non_deterministic(self):
+        return self.rounding == "stochastic" and self.random_state is None
+
+    if _SKLEARN_TAGS:
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.input_tags.allow_nan = False
+            tags.non_deterministic = self._non_deterministic()
+            return tags
+    else:
+        def _more_tags(self):
+            return {"allow_nan": False, "non_deterministic": self._non_deterministic()}
 
 
 class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
