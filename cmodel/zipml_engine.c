@@ -871,6 +871,17 @@ static uint32_t scalar_step(const scalar_ctx *c, uint32_t z, uint32_t y)
     }
 }
 
+/* L2-SVM samples with margin >= 1: the step is 0 whatever the rounding (a shortcut past the FP
+ * stage, which most samples take once the model has settled). With z = fix2flt(acc, frac):
+ * acc >= 2^frac gives z >= 1 (rounding is monotone and 1.0 is a float), so for y' = +1
+ * m = 1 - z <= 0; acc <= -2^frac gives z <= -1, so for y' = -1 m = 1 + z <= 0; m <= 0 gives
+ * s = 0 and flt2fix(0) = 0 (section 5.3). Checked against scalar_step by the C unit tests. */
+static inline int svm_step_zero(int64_t acc, unsigned frac, uint32_t y)
+{
+    const int64_t one = INT64_C(1) << frac;
+    return y == ZML_F32_ONE ? acc >= one : acc <= -one;
+}
+
 /* ------------------------------------------------------------------------------ run */
 
 /* Samples read ahead: the stream is read once per epoch, and the hardware prefetcher alone
@@ -1026,10 +1037,14 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
                 else
                     acc = bits == 0 ? dot_q0(X, qdot, d) : dot_qb_any(X, qdot, d, v16);
             }
-            uint32_t z = zml_fix2flt(acc, bits == 0 ? ZML_MODEL_FRAC_BITS : ZML_MODEL_FRAC_BITS + qf);
-            int s_sat = 0;
-            ringS[slot] = zml_flt2fix(scalar_step(&c, z, y), &s_sat);
-            sat |= (uint32_t)s_sat;
+            const unsigned frac = bits == 0 ? ZML_MODEL_FRAC_BITS : ZML_MODEL_FRAC_BITS + qf;
+            if (c.loss == ZML_LOSS_SVM && svm_step_zero(acc, frac, y)) {
+                ringS[slot] = 0;
+            } else {
+                int s_sat = 0;
+                ringS[slot] = zml_flt2fix(scalar_step(&c, zml_fix2flt(acc, frac), y), &s_sat);
+                sat |= (uint32_t)s_sat;
+            }
             samples++;
             slot = slot + 1 == slots ? 0 : slot + 1;
         }

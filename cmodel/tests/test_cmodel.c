@@ -456,6 +456,47 @@ static void test_engine_api_errors(void)
     free(s2);
 }
 
+/* svm_step_zero (the shortcut past the FP stage) against scalar_step: whenever it says 0, the
+ * full stage gives 0 without saturation; dot products around +-1 and random ones. */
+static void test_svm_shortcut(void)
+{
+    scalar_ctx c;
+    memset(&c, 0, sizeof c);
+    c.loss = ZML_LOSS_SVM;
+    int taken = 0;
+    for (int trial = 0; trial < 200000; trial++) {
+        unsigned frac = ZML_MODEL_FRAC_BITS + (unsigned)(trial % 8);
+        c.gamma = (uint32_t)rnd64() & 0x7FFFFFFFu;
+        if (zml_fisnonfinite(c.gamma))
+            c.gamma = 0x3F800000u;
+        c.kp = zml_fneg(c.gamma);
+        c.kn = c.gamma;
+        int64_t one = INT64_C(1) << frac, acc;
+        switch (trial % 4) {
+        case 0: acc = one + (int64_t)(rnd64() % 64) - 32; break;
+        case 1: acc = -one + (int64_t)(rnd64() % 64) - 32; break;
+        case 2: acc = (int64_t)(rnd64() % (uint64_t)(8 * one)) - 4 * one; break;
+        default: acc = (int64_t)(rnd64() >> 14) - (INT64_C(1) << 49); break;
+        }
+        uint32_t y = rnd64() & 1 ? ZML_F32_ONE : ZML_F32_MONE;
+        int sat = 0;
+        int32_t S = zml_flt2fix(scalar_step(&c, zml_fix2flt(acc, frac), y), &sat);
+        if (svm_step_zero(acc, frac, y)) {
+            taken++;
+            CHECK(S == 0 && !sat, "svm shortcut acc %lld frac %u y 0x%08X: step %d", (long long)acc,
+                  frac, y, S);
+        }
+        /* the boundary itself: acc = +-2^frac is taken, one below/above is not */
+        if (trial < 8) {
+            CHECK(svm_step_zero(one, frac, ZML_F32_ONE) && !svm_step_zero(one - 1, frac, ZML_F32_ONE)
+                      && svm_step_zero(-one, frac, ZML_F32_MONE)
+                      && !svm_step_zero(-one + 1, frac, ZML_F32_MONE),
+                  "svm shortcut boundary frac %u", frac);
+        }
+    }
+    CHECK(taken > 50000, "svm shortcut taken only %d times", taken);
+}
+
 /* zml_run through the AVX-512 one-pass code (on hosts that have it) against the portable
  * passes: random configurations (every precision, sign mode, double sampling, regularisation,
  * steps that saturate, d around multiples of 16), models and status compared word by word. */
@@ -556,6 +597,7 @@ int main(void)
     test_schedule();
     test_engine_api_errors();
     test_paths_agree();
+    test_svm_shortcut();
     uint64_t fp = fingerprint();
     if (cpu_has_v4()) { /* the same runs through the portable code: the same models */
         zml_portable_only = 1;
