@@ -796,6 +796,93 @@ ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
     return acc;
 }
 
+/* Q0 values of lanes 16c .. 16c+15 (smp2fix, ENGINE.md 2.3) and their validity. v * 2^23 is exact
+ * in binary32 (a power-of-two scaling of |v| < 2^105; subnormals scale exactly too), and the
+ * conversion rounds it to the nearest integer, ties to even: smp2fix for every valid v (|v| < 256,
+ * or v = -256.0: -2^31). Rounding is explicit and exceptions suppressed, whatever MXCSR holds
+ * (a DAZ flag would only turn subnormals into the 0 they round to anyway). Invalid iff
+ * |v| >= 256 (NaN, infinities) other than -256.0, i.e. iff rol(v, 1) ^ 1 > 0x87000000: the
+ * caller keeps the lane-wise maximum of that key. Checked against zml_smp2fix by the C tests. */
+ZML_V16_INLINE __m512i q0_values16(const uint64_t *w, uint32_t c, __m512i *key)
+{
+    __m512i v = _mm512_loadu_si512((const void *)(w + 8 * (size_t)c));
+    *key = _mm512_xor_si512(_mm512_rol_epi32(v, 1), _mm512_set1_epi32(1));
+    __m512 p = _mm512_mul_round_ps(_mm512_castsi512_ps(v), _mm512_set1_ps(8388608.0f),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_cvt_roundps_epi32(p, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+#define Q0_BAD_KEY 0x87000000u
+
+/* The Q0 update of 8 lanes in int64 (as update() with QF = 23): x, q sign-extended. Returns the
+ * new values as int32 (vpmovsqd saturates exactly like sat32); *ovf collects v + 2^31, whose
+ * upper half is nonzero iff v left the int32 range. */
+ZML_V16_INLINE __m256i q0_update8(__m256i x32, __m256i q32, __m512i s, __m128i rr,
+                                  __m512i offr, __m512i *ovf)
+{
+    const __m512i off = _mm512_set1_epi64((long long)((UINT64_C(1) << 62) + (UINT64_C(1) << 22)));
+    const __m512i offq = _mm512_set1_epi64(INT64_C(1) << 39);
+    const __m512i b31 = _mm512_set1_epi64(INT64_C(1) << 31);
+    __m512i x = _mm512_cvtepi32_epi64(x32), q = _mm512_cvtepi32_epi64(q32);
+    __m512i delta = _mm512_sub_epi64(
+        _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(s, q), off), 23), offq);
+    __m512i reg = _mm512_sub_epi64(_mm512_srl_epi64(_mm512_add_epi64(x, b31), rr), offr);
+    __m512i v = _mm512_sub_epi64(_mm512_sub_epi64(x, reg), delta);
+    *ovf = _mm512_or_si512(*ovf, _mm512_add_epi64(v, b31));
+    return _mm512_cvtsepi64_epi32(v);
+}
+
+/* The Q0 counterpart of pass16 (same contract): values by q0_values16, update as update()
+ * (QF = 23) when pend, dot product as dot_q0. */
+ZML_V16_INLINE int64_t pass16_q0(int32_t *restrict X, const int32_t *restrict qk,
+                                 const uint64_t *restrict wm, int32_t *restrict qst, uint32_t d,
+                                 const int pend, int32_t S, unsigned r, uint32_t *sat,
+                                 uint32_t *bad)
+{
+    const uint32_t full = d / 16;
+    const __m512i off = _mm512_set1_epi64((long long)((UINT64_C(1) << 62) + (UINT64_C(1) << 22)));
+    const __m512i s = _mm512_set1_epi64(S);
+    const __m128i rr = _mm_cvtsi32_si128(r ? (int)r : 63);
+    const __m512i offr = _mm512_set1_epi64(r ? (long long)(UINT64_C(1) << (31 - r)) : 0);
+    __m512i mx = _mm512_setzero_si512(), ovf = mx, acc = mx;
+    for (uint32_t c = 0; c < full; c++) {
+        const size_t j = 16 * (size_t)c;
+        __m512i key, q = q0_values16(wm, c, &key);
+        mx = _mm512_max_epu32(mx, key);
+        _mm512_storeu_si512((void *)(qst + j), q);
+        __m512i x = _mm512_loadu_si512((const void *)(X + j));
+        if (pend) {
+            __m512i qo = _mm512_loadu_si512((const void *)(qk + j));
+            __m256i lo = q0_update8(_mm512_castsi512_si256(x), _mm512_castsi512_si256(qo), s, rr,
+                                    offr, &ovf);
+            __m256i hi = q0_update8(_mm512_extracti64x4_epi64(x, 1),
+                                    _mm512_extracti64x4_epi64(qo, 1), s, rr, offr, &ovf);
+            x = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            _mm512_storeu_si512((void *)(X + j), x);
+        }
+        /* sum of (X_j q_j + 2^62 + 2^22) >> 23 (logical), even and odd lanes */
+        __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, q), off);
+        __m512i po = _mm512_add_epi64(
+            _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(q, 32)), off);
+        acc = _mm512_add_epi64(acc, _mm512_add_epi64(_mm512_srli_epi64(pe, 23),
+                                                     _mm512_srli_epi64(po, 23)));
+    }
+    uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(acc);
+    uint32_t b = _mm512_reduce_max_epu32(mx) > Q0_BAD_KEY;
+    uint32_t o = _mm512_test_epi64_mask(ovf, _mm512_set1_epi64((long long)0xFFFFFFFF00000000ull))
+                 != 0;
+    const zml_u32_alias *v = (const zml_u32_alias *)wm;
+    for (uint32_t j = 16 * full; j < d; j++) { /* the last d mod 16 lanes, one by one */
+        int32_t qj = smp2fix_fast(v[j], &b);
+        qst[j] = qj;
+        if (pend)
+            o |= update(X + j, qk + j, 1, S, ZML_MODEL_FRAC_BITS, r);
+        sum += ((uint64_t)((int64_t)X[j] * qj) + (UINT64_C(1) << 62) + (UINT64_C(1) << 22)) >> 23;
+    }
+    *sat |= o;
+    *bad |= b;
+    return (int64_t)(sum - ((uint64_t)d << 39));
+}
+
 /* Sample m of a Qb run in one pass (see above): the update of sample k (values qk, step S) when
  * qk is not NULL, then the decoded values of sample m (stream words wm) into qst and their dot
  * product with the model. S must not be -2^31 when qk is not NULL. */
@@ -803,6 +890,9 @@ ZML_V16 static int64_t sample_pass_v16(unsigned bits, int sgn, int32_t *X, const
                                        const uint64_t *wm, int32_t *qst, uint32_t d, int32_t S,
                                        unsigned qf, unsigned r, uint32_t *sat, uint32_t *bad)
 {
+    if (bits == 0)
+        return qk ? pass16_q0(X, qk, wm, qst, d, 1, S, r, sat, bad)
+                  : pass16_q0(X, qk, wm, qst, d, 0, S, r, sat, bad);
     if (!qk) { /* no update: u is not read */
         const zml_upd16 *u = NULL;
         switch (2 * bits + (sgn != 0)) {
@@ -1002,10 +1092,10 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
             uint32_t y, bad = 0, lerr;
             int64_t acc;
 #if ZML_X86_V4
-            if (v16 && bits != 0) { /* one pass; the pending update is applied first */
+            if (v16) { /* one pass; the pending update is applied first */
                 const int32_t Sk = ringS[kslot];
                 const int32_t *upd = pending ? qk : NULL;
-                if (pending && Sk == INT32_MIN) { /* |delta| may be 2^31: the 64-bit form */
+                if (pending && Sk == INT32_MIN && bits != 0) { /* |delta| may be 2^31 */
                     sat |= update(X, qk, d, Sk, qf, r);
                     upd = NULL;
                 }

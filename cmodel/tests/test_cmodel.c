@@ -141,6 +141,61 @@ static void test_smp2fix_fast(void)
             }
 }
 
+#if ZML_X86_V4
+/* q0_values16 (AVX-512 float conversion) against zml_smp2fix, 16 values at a time */
+ZML_V16 static void check_q0_values16(const uint32_t *v)
+{
+    uint64_t w[8];
+    memcpy(w, v, sizeof w);
+    int32_t got[16];
+    uint32_t keys[16];
+    __m512i key;
+    _mm512_storeu_si512((void *)got, q0_values16(w, 0, &key));
+    _mm512_storeu_si512((void *)keys, key);
+    for (int l = 0; l < 16; l++) {
+        int e = 0;
+        int32_t exp = zml_smp2fix(v[l], &e);
+        CHECK((keys[l] > Q0_BAD_KEY) == (e != 0) && (e || got[l] == exp),
+              "q0_values16(0x%08X): %d bad %d, smp2fix %d bad %d", (unsigned)v[l], got[l],
+              keys[l] > Q0_BAD_KEY, exp, e);
+    }
+}
+#endif
+
+/* The same for the AVX-512 Q0 decoding (on hosts that have it): every exponent, both signs. */
+static void test_q0_values16(void)
+{
+#if ZML_X86_V4
+    if (!cpu_has_v4())
+        return;
+    uint32_t mans[] = {0, 1, 2, 3, 0x3FFFFF, 0x400000, 0x400001, 0x7FFFFE, 0x7FFFFF};
+    uint32_t v[16];
+    int n = 0;
+    for (uint32_t s = 0; s < 2; s++)
+        for (uint32_t ex = 0; ex < 256; ex++)
+            for (int k = 0; k < 9 + 503; k++) {
+                uint32_t man = k < 9 ? mans[k] : (uint32_t)(rnd64() & 0x7FFFFFu);
+                v[n++] = (s << 31) | (ex << 23) | man;
+                if (n == 16) {
+                    check_q0_values16(v);
+                    n = 0;
+                }
+            }
+    /* rounding ties around every integer step of v * 2^23 = k + 1/2, small and large k */
+    for (int i = 0; i < 4096; i++) {
+        uint32_t k = (uint32_t)(rnd64() % (i % 2 ? 64 : (1u << 24)));
+        float f = ((float)k + 0.5f) / 8388608.0f;
+        uint32_t b;
+        memcpy(&b, &f, 4);
+        v[n++] = b ^ (uint32_t)(rnd64() & 1) << 31;
+        if (n == 16) {
+            check_q0_values16(v);
+            n = 0;
+        }
+    }
+#endif
+}
+
 /* floor(v / 2^k) without shifting negative numbers */
 static int64_t floor_div_pow2(int64_t v, unsigned k)
 {
@@ -504,31 +559,38 @@ static void test_paths_agree(void)
 {
     if (!cpu_has_v4())
         return; /* one path only on this host */
-    const uint32_t bitss[] = {1, 2, 4, 8};
+    const uint32_t bitss[] = {0, 1, 2, 4, 8};
     const uint32_t steps[] = {0x3C23D70Au, 0x3E800000u, 0x4B000000u, 0x4F000000u};
     int bad_runs = 0;
-    for (int trial = 0; trial < 160; trial++) {
-        uint32_t bits = bitss[trial % 4];
+    for (int trial = 0; trial < 200; trial++) {
+        uint32_t bits = bitss[trial % 5];
         uint32_t d = 1 + (uint32_t)(rnd64() % 200);
         if (trial % 5 == 0)
             d = 16 * (1 + (uint32_t)(rnd64() % 12)) + (uint32_t)(rnd64() % 3) - 1;
         zml_config c = base_config(bits, 23, d);
         c.num_epochs = 2;
         c.mode = (uint32_t)(rnd64() % 3) | (uint32_t)(rnd64() & 1) << ZML_MODE_SIGNED_LSB
-                 | (uint32_t)(trial % 7 == 0) << ZML_MODE_DOUBLE_SAMPLING_LSB;
+                 | (uint32_t)(trial % 7 == 0 && bits) << ZML_MODE_DOUBLE_SAMPLING_LSB;
         c.step_size = steps[rnd64() % 4];
         c.reg_shift = rnd64() % 3 == 0 ? (uint32_t)(1 + rnd64() % 31) : 0;
         c.delay = 1 + (uint32_t)(rnd64() % 4);
         size_t nw;
         uint64_t *s = make_stream(&c, &nw);
-        if (bits > 1 && trial % 3 == 1) { /* one bad code: ERR_BAD_SAMPLE, same sample */
+        if (bits != 1 && trial % 3 == 1) { /* one bad value: ERR_BAD_SAMPLE, same sample */
             uint64_t W = nw / c.num_samples, D = data_words(&c);
-            uint32_t V = values_per_word(bits), j = (uint32_t)(rnd64() % d);
+            uint32_t V = values_per_word(bits), j = (uint32_t)(rnd64() % d), lw = bits ? bits : 32;
             uint64_t word = (rnd64() % c.num_samples) * W + j / V
                             + ((c.mode >> ZML_MODE_DOUBLE_SAMPLING_LSB) & 1 && rnd64() % 2 ? D : 0);
-            uint64_t L = 1u << (bits - 1), code = L + 1 + rnd64() % (L - 1 ? L - 1 : 1);
-            uint64_t mask = ((1ull << bits) - 1) << (bits * (j % V));
-            s[word] = (s[word] & ~mask) | (code << (bits * (j % V)));
+            uint64_t code;
+            if (bits) {
+                uint64_t L = 1u << (bits - 1);
+                code = L + 1 + rnd64() % (L - 1 ? L - 1 : 1);
+            } else { /* +256.0, NaN, -inf or a huge value */
+                const uint32_t bad[] = {0x43800000u, 0x7FC00000u, 0xFF800000u, 0x4F000000u};
+                code = bad[rnd64() % 4];
+            }
+            uint64_t mask = ((lw == 64 ? 0 : 1ull << lw) - 1) << (lw * (j % V));
+            s[word] = (s[word] & ~mask) | (code << (lw * (j % V)));
         }
         int32_t *m1 = calloc(2 * (size_t)d, sizeof *m1), *m2 = calloc(2 * (size_t)d, sizeof *m2);
         zml_status st1 = {0}, st2 = {0};
@@ -591,6 +653,7 @@ int main(void)
 {
     test_fp();
     test_smp2fix_fast();
+    test_q0_values16();
     test_kernels();
     test_unpack();
     test_engine_runs();
