@@ -5,7 +5,9 @@
  * (section 6, sequential form) has been applied; that update is fused with the dot product of
  * the sample S_d + 1 places later, in one pass over the model. All integer paths are exact
  * (sums of at most 8192 terms below 2^39 in int64), so the order of summation cannot change a
- * result. The float32 stage is zipml_fp.c (integer code).
+ * result. The float32 stage is zipml_fp.c (integer code). On AVX-512 hosts the unpacking, the
+ * update and the dot product of a sample are one pass over the model (sample_pass_v16); the
+ * portable passes elsewhere (ARMv7, AVX2) compute the same integers.
  */
 #include "zipml_engine.h"
 
@@ -644,7 +646,7 @@ static uint32_t apply_update(int32_t *X, const int32_t *q, uint32_t d, int32_t S
 /* ------------------------------------------------------------------------------ one pass (AVX-512) */
 
 #if ZML_X86_V4
-/* One pass over the model per Qb sample on AVX-512 hosts (chosen at run time like the other
+/* One pass over the model per sample on AVX-512 hosts (chosen at run time like the other
  * 16-lane code): the codes of sample m are decoded straight from its stream words, checked,
  * stored into the ring (for its own update S_d + 1 samples later) and multiplied with the model,
  * after the pending update of sample k (values qk) has been applied to the same 16 lanes. The
@@ -883,9 +885,9 @@ ZML_V16_INLINE int64_t pass16_q0(int32_t *restrict X, const int32_t *restrict qk
     return (int64_t)(sum - ((uint64_t)d << 39));
 }
 
-/* Sample m of a Qb run in one pass (see above): the update of sample k (values qk, step S) when
- * qk is not NULL, then the decoded values of sample m (stream words wm) into qst and their dot
- * product with the model. S must not be -2^31 when qk is not NULL. */
+/* Sample m in one pass (see above; Q0: pass16_q0): the update of sample k (values qk, step S)
+ * when qk is not NULL, then the values of sample m (stream words wm) into qst and their dot
+ * product with the model. For b > 0, S must not be -2^31 when qk is not NULL. */
 ZML_V16 static int64_t sample_pass_v16(unsigned bits, int sgn, int32_t *X, const int32_t *qk,
                                        const uint64_t *wm, int32_t *qst, uint32_t d, int32_t S,
                                        unsigned qf, unsigned r, uint32_t *sat, uint32_t *bad)
