@@ -730,7 +730,8 @@ ZML_V16_INLINE __m512i codes16(const uint64_t *w, uint32_t c, const unsigned B)
     return _mm512_maskz_mov_epi32((__mmask16)h, _mm512_set1_epi32(1));
 }
 
-/* The pass for one precision B, sign mode and with (pend) or without the update; see above.
+/* The pass for one precision B, sign mode and without (pend = 0) or with the update (1: no
+ * regularisation, 2: REG_SHIFT > 0); see above.
  * qst receives the values of sample m (lanes 0 .. d-1). *bad: a code of sample m exceeds L. */
 ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
                               const uint64_t *restrict wm, int32_t *restrict qst, uint32_t d,
@@ -762,9 +763,11 @@ ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
                 delta = _mm512_sub_epi32(_mm512_add_epi32(_mm512_mullo_epi32(u->sh, qo), low),
                                          u->lo_sub);
             }
-            __m512i reg = _mm512_sub_epi32(_mm512_srl_epi32(_mm512_xor_si512(x, sign), u->rs),
-                                           u->rsub);
-            __m512i a = _mm512_sub_epi32(x, reg);
+            __m512i a = x; /* pend = 2: minus the regularisation term X >>> r */
+            if (pend == 2)
+                a = _mm512_sub_epi32(x, _mm512_sub_epi32(
+                                            _mm512_srl_epi32(_mm512_xor_si512(x, sign), u->rs),
+                                            u->rsub));
             __m512i v = _mm512_sub_epi32(a, delta);
             /* signed overflow of a - delta: sign bit of (a ^ delta) & (a ^ v) */
             __mmask16 o = _mm512_movepi32_mask(_mm512_ternarylogic_epi32(a, delta, v, 0x18));
@@ -895,31 +898,27 @@ ZML_V16 static int64_t sample_pass_v16(unsigned bits, int sgn, int32_t *X, const
     if (bits == 0)
         return qk ? pass16_q0(X, qk, wm, qst, d, 1, S, r, sat, bad)
                   : pass16_q0(X, qk, wm, qst, d, 0, S, r, sat, bad);
+#define ZML_PASS16(P, U)                                                                       \
+    switch (2 * bits + (sgn != 0)) {                                                           \
+    case 2: return pass16(X, qk, wm, qst, d, 1, 0, (P), (U), S, r, sat, bad);                  \
+    case 3: return pass16(X, qk, wm, qst, d, 1, 1, (P), (U), S, r, sat, bad);                  \
+    case 4: return pass16(X, qk, wm, qst, d, 2, 0, (P), (U), S, r, sat, bad);                  \
+    case 5: return pass16(X, qk, wm, qst, d, 2, 1, (P), (U), S, r, sat, bad);                  \
+    case 8: return pass16(X, qk, wm, qst, d, 4, 0, (P), (U), S, r, sat, bad);                  \
+    case 9: return pass16(X, qk, wm, qst, d, 4, 1, (P), (U), S, r, sat, bad);                  \
+    case 16: return pass16(X, qk, wm, qst, d, 8, 0, (P), (U), S, r, sat, bad);                 \
+    default: return pass16(X, qk, wm, qst, d, 8, 1, (P), (U), S, r, sat, bad);                 \
+    }
     if (!qk) { /* no update: u is not read */
         const zml_upd16 *u = NULL;
-        switch (2 * bits + (sgn != 0)) {
-        case 2: return pass16(X, qk, wm, qst, d, 1, 0, 0, u, S, r, sat, bad);
-        case 3: return pass16(X, qk, wm, qst, d, 1, 1, 0, u, S, r, sat, bad);
-        case 4: return pass16(X, qk, wm, qst, d, 2, 0, 0, u, S, r, sat, bad);
-        case 5: return pass16(X, qk, wm, qst, d, 2, 1, 0, u, S, r, sat, bad);
-        case 8: return pass16(X, qk, wm, qst, d, 4, 0, 0, u, S, r, sat, bad);
-        case 9: return pass16(X, qk, wm, qst, d, 4, 1, 0, u, S, r, sat, bad);
-        case 16: return pass16(X, qk, wm, qst, d, 8, 0, 0, u, S, r, sat, bad);
-        default: return pass16(X, qk, wm, qst, d, 8, 1, 0, u, S, r, sat, bad);
-        }
+        ZML_PASS16(0, u)
     }
     zml_upd16 u;
     upd16_setup(&u, bits, S, qf, r);
-    switch (2 * bits + (sgn != 0)) {
-    case 2: return pass16(X, qk, wm, qst, d, 1, 0, 1, &u, S, r, sat, bad);
-    case 3: return pass16(X, qk, wm, qst, d, 1, 1, 1, &u, S, r, sat, bad);
-    case 4: return pass16(X, qk, wm, qst, d, 2, 0, 1, &u, S, r, sat, bad);
-    case 5: return pass16(X, qk, wm, qst, d, 2, 1, 1, &u, S, r, sat, bad);
-    case 8: return pass16(X, qk, wm, qst, d, 4, 0, 1, &u, S, r, sat, bad);
-    case 9: return pass16(X, qk, wm, qst, d, 4, 1, 1, &u, S, r, sat, bad);
-    case 16: return pass16(X, qk, wm, qst, d, 8, 0, 1, &u, S, r, sat, bad);
-    default: return pass16(X, qk, wm, qst, d, 8, 1, 1, &u, S, r, sat, bad);
-    }
+    if (r == 0)
+        ZML_PASS16(1, &u)
+    ZML_PASS16(2, &u)
+#undef ZML_PASS16
 }
 #endif /* ZML_X86_V4 */
 
@@ -975,6 +974,40 @@ static inline int svm_step_zero(int64_t acc, unsigned frac, uint32_t y)
 }
 
 /* ------------------------------------------------------------------------------ run */
+
+#if ZML_X86_V4
+/* The L2-SVM step (section 5.3) flt2fix(fmul(k, fsub(1, t))), t = z or -z, z = fix2flt(acc,
+ * frac), with the processor's binary32 arithmetic on AVX-512 hosts: every operation rounds to
+ * nearest even by its own encoding (not MXCSR) and raises no exception. The same results as the
+ * integer code of zipml_fp.c because no operand or result here is subnormal where the engine
+ * would flush it: z = acc 2^-frac with |acc| >= 1 and frac <= 30 (exact scaling of the rounded
+ * integer), 1 - t is 0 or at least 2^-24 in magnitude, k is a product already flushed by
+ * zml_fmul, and a product k m below 2^-126 (subnormal here, 0 in the engine) gives the step 0
+ * either way. k may be infinite (gamma * cost overflowed); nothing is NaN. flt2fix saturates
+ * as zml_flt2fix: values at or beyond 2^31 in magnitude, except -2^31 itself. Checked against
+ * the integer code by the C unit tests. */
+ZML_V16 static int32_t svm_step_v16(int64_t acc, unsigned frac, uint32_t y, uint32_t kbits,
+                                    uint32_t *sat)
+{
+    const int R = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    float k;
+    memcpy(&k, &kbits, 4);
+    __m128 z = _mm_cvt_roundi64_ss(_mm_setzero_ps(), (long long)acc, R);
+    z = _mm_mul_round_ss(z, _mm_set_ss(1.0f / (float)(UINT32_C(1) << frac)), R); /* exact */
+    if (y != ZML_F32_ONE)
+        z = _mm_xor_ps(z, _mm_set_ss(-0.0f)); /* t = -z */
+    __m128 m = _mm_sub_round_ss(_mm_set_ss(1.0f), z, R);
+    if (!(_mm_cvtss_f32(m) > 0.0f))
+        return 0;
+    __m128 p = _mm_mul_round_ss(_mm_mul_round_ss(_mm_set_ss(k), m, R), _mm_set_ss(8388608.0f), R);
+    float pf = _mm_cvtss_f32(p); /* s 2^23: exact, or infinite */
+    if (pf >= 2147483648.0f || pf < -2147483648.0f) {
+        *sat = 1;
+        return pf > 0.0f ? INT32_MAX : INT32_MIN;
+    }
+    return _mm_cvt_roundss_si32(p, R);
+}
+#endif
 
 /* Samples read ahead: the stream is read once per epoch, and the hardware prefetcher alone
  * leaves the Q0 loop waiting for memory (measured: Q0 epoch 19.3 -> 17.3 ms CPU time on
@@ -1132,6 +1165,10 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
             const unsigned frac = bits == 0 ? ZML_MODEL_FRAC_BITS : ZML_MODEL_FRAC_BITS + qf;
             if (c.loss == ZML_LOSS_SVM && svm_step_zero(acc, frac, y)) {
                 ringS[slot] = 0;
+#if ZML_X86_V4
+            } else if (c.loss == ZML_LOSS_SVM && v16) {
+                ringS[slot] = svm_step_v16(acc, frac, y, y == ZML_F32_ONE ? c.kp : c.kn, &sat);
+#endif
             } else {
                 int s_sat = 0;
                 ringS[slot] = zml_flt2fix(scalar_step(&c, zml_fix2flt(acc, frac), y), &s_sat);

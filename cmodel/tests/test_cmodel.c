@@ -552,6 +552,76 @@ static void test_svm_shortcut(void)
     CHECK(taken > 50000, "svm shortcut taken only %d times", taken);
 }
 
+#if ZML_X86_V4
+ZML_V16 static int32_t call_svm_step_v16(int64_t acc, unsigned frac, uint32_t y, uint32_t k,
+                                         uint32_t *sat)
+{
+    return svm_step_v16(acc, frac, y, k, sat);
+}
+#endif
+
+/* svm_step_v16 (binary32 hardware arithmetic) against the integer FP stage: random dot products
+ * of every size (around +-1, tiny, huge), every fraction width, both labels, and factors k of
+ * every exponent (0, subnormal-flushed, huge, infinite) - steps and SAT flags equal. */
+static void test_svm_step_v16(void)
+{
+#if ZML_X86_V4
+    if (!cpu_has_v4())
+        return;
+    scalar_ctx c;
+    memset(&c, 0, sizeof c);
+    c.loss = ZML_LOSS_SVM;
+    int nonzero = 0, saturated = 0;
+    for (int trial = 0; trial < 300000; trial++) {
+        unsigned frac = ZML_MODEL_FRAC_BITS + (unsigned)(trial % 8);
+        int64_t one = INT64_C(1) << frac, acc;
+        switch (trial % 5) {
+        case 0: acc = one + (int64_t)(rnd64() % 4096) - 2048; break;
+        case 1: acc = -one + (int64_t)(rnd64() % 4096) - 2048; break;
+        case 2: acc = (int64_t)(rnd64() % (uint64_t)(8 * one)) - 4 * one; break;
+        case 3: acc = (int64_t)(rnd64() % 64) - 32; break;
+        default: acc = (int64_t)(rnd64() >> 13) - (INT64_C(1) << 50); break;
+        }
+        uint32_t k;
+        switch (trial % 7) {
+        case 0: k = (uint32_t)rnd64() & 0x807FFFFFu; break;            /* +-0 or subnormal */
+        case 1: k = ((uint32_t)rnd64() & 0x80000000u) | 0x7F800000u; break; /* +-inf */
+        default: k = (uint32_t)rnd64(); break;                        /* any exponent */
+        }
+        if (zml_fisnan(k))
+            k &= 0xFF800000u; /* an infinity instead */
+        k = zml_fflush(k);    /* as zml_fmul returns it */
+        uint32_t y = rnd64() & 1 ? ZML_F32_ONE : ZML_F32_MONE;
+        if (y == ZML_F32_ONE)
+            c.kp = k;
+        else
+            c.kn = k;
+        int s1 = 0;
+        uint32_t s2 = 0;
+        int32_t a = zml_flt2fix(scalar_step(&c, zml_fix2flt(acc, frac), y), &s1);
+        int32_t b = call_svm_step_v16(acc, frac, y, k, &s2);
+        nonzero += a != 0;
+        saturated += s1;
+        CHECK(a == b && (uint32_t)s1 == s2,
+              "svm_step_v16(acc %lld, frac %u, y 0x%08X, k 0x%08X) = %d sat %u, expected %d sat %d",
+              (long long)acc, frac, y, k, b, s2, a, s1);
+    }
+    CHECK(nonzero > 50000 && saturated > 5000, "svm_step_v16 test: %d nonzero, %d saturated",
+          nonzero, saturated);
+    /* the saturation boundary: z = 0, m = 1, s = k = -256 (-2^31: no SAT) or +256 (SAT) */
+    const uint32_t ks[] = {0xC3800000u, 0x43800000u, 0xC37FFFFFu, 0x437FFFFFu};
+    for (int i = 0; i < 4; i++) {
+        c.kp = ks[i];
+        int s1 = 0;
+        uint32_t s2 = 0;
+        int32_t a = zml_flt2fix(scalar_step(&c, zml_fix2flt(0, 23), ZML_F32_ONE), &s1);
+        int32_t b = call_svm_step_v16(0, 23, ZML_F32_ONE, ks[i], &s2);
+        CHECK(a == b && (uint32_t)s1 == s2 && s1 == (i == 1), "svm_step_v16 k 0x%08X: %d/%u, %d/%d",
+              ks[i], b, s2, a, s1);
+    }
+#endif
+}
+
 /* zml_run through the AVX-512 one-pass code (on hosts that have it) against the portable
  * passes: random configurations (every precision, sign mode, double sampling, regularisation,
  * steps that saturate, d around multiples of 16), models and status compared word by word. */
@@ -661,6 +731,7 @@ int main(void)
     test_engine_api_errors();
     test_paths_agree();
     test_svm_shortcut();
+    test_svm_step_v16();
     uint64_t fp = fingerprint();
     if (cpu_has_v4()) { /* the same runs through the portable code: the same models */
         zml_portable_only = 1;
