@@ -730,9 +730,47 @@ ZML_V16_INLINE __m512i codes16(const uint64_t *w, uint32_t c, const unsigned B)
     return _mm512_maskz_mov_epi32((__mmask16)h, _mm512_set1_epi32(1));
 }
 
+/* delta(q) of 16 lanes (values qo of the updated sample): table or product form, see above. */
+ZML_V16_INLINE __m512i delta16(const zml_upd16 *u, __m512i qo, const unsigned B)
+{
+    if (B <= 4)
+        return _mm512_permutex2var_epi32(u->lo, qo, u->hi);
+    __m512i low = _mm512_srl_epi32(_mm512_add_epi32(_mm512_mullo_epi32(u->sl, qo), u->lo_off),
+                                   _mm_cvtsi32_si128((int)u->qf));
+    return _mm512_sub_epi32(_mm512_add_epi32(_mm512_mullo_epi32(u->sh, qo), low), u->lo_sub);
+}
+
+/* The rare case of pass16 where a - delta overflowed int32 in some lane of its full chunks:
+ * X holds v = a - delta modulo 2^32 there. a = v + delta (modulo 2^32) is recovered, the
+ * overflowing lanes are saturated as in update_qb32, and the dot product of those chunks is
+ * computed again from the stored values qst. */
+ZML_V16 static int64_t pass16_saturate(int32_t *restrict X, const int32_t *restrict qk,
+                                       const int32_t *restrict qst, uint32_t full, unsigned B,
+                                       const zml_upd16 *u)
+{
+    const __m512i maxv = _mm512_set1_epi32(INT32_MAX);
+    __m512i even = _mm512_setzero_si512(), odd = even;
+    for (uint32_t c = 0; c < full; c++) {
+        const size_t j = 16 * (size_t)c;
+        __m512i qo = _mm512_loadu_si512((const void *)(qk + j));
+        __m512i delta = B <= 4 ? delta16(u, qo, 4) : delta16(u, qo, 8);
+        __m512i v = _mm512_loadu_si512((const void *)(X + j));
+        __m512i a = _mm512_add_epi32(v, delta);
+        __mmask16 o = _mm512_movepi32_mask(_mm512_ternarylogic_epi32(a, delta, v, 0x18));
+        v = _mm512_mask_mov_epi32(v, o, _mm512_xor_si512(_mm512_srai_epi32(a, 31), maxv));
+        _mm512_storeu_si512((void *)(X + j), v);
+        __m512i q = _mm512_loadu_si512((const void *)(qst + j));
+        even = _mm512_add_epi64(even, _mm512_mul_epi32(v, q));
+        odd = _mm512_add_epi64(odd, _mm512_mul_epi32(_mm512_srli_epi64(v, 32),
+                                                     _mm512_srli_epi64(q, 32)));
+    }
+    return _mm512_reduce_add_epi64(_mm512_add_epi64(even, odd));
+}
+
 /* The pass for one precision B, sign mode and without (pend = 0) or with the update (1: no
- * regularisation, 2: REG_SHIFT > 0); see above.
- * qst receives the values of sample m (lanes 0 .. d-1). *bad: a code of sample m exceeds L. */
+ * regularisation, 2: REG_SHIFT > 0); see above. qst receives the values of sample m (lanes
+ * 0 .. d-1). *bad: a code of sample m exceeds L. Overflow of the update is only collected in
+ * the loop (the sign bits of ovfv) and repaired afterwards by pass16_saturate. */
 ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
                               const uint64_t *restrict wm, int32_t *restrict qst, uint32_t d,
                               const unsigned B, const int sgn, const int pend,
@@ -741,9 +779,8 @@ ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
 {
     const uint32_t full = d / 16, L = 1u << (B - 1);
     const __m512i vL = _mm512_set1_epi32((int32_t)L), sign = _mm512_set1_epi32(INT32_MIN);
-    const __m512i maxv = _mm512_set1_epi32(INT32_MAX);
-    __m512i mx = _mm512_setzero_si512(), even = _mm512_setzero_si512(), odd = even;
-    __mmask16 ovf = 0;
+    __m512i mx = _mm512_setzero_si512(), even = _mm512_setzero_si512(), odd = even, ovfv = even;
+    uint32_t ovf = 0;
     for (uint32_t c = 0; c < full; c++) {
         const size_t j = 16 * (size_t)c;
         __m512i k = codes16(wm, c, B);
@@ -753,35 +790,25 @@ ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
         _mm512_storeu_si512((void *)(qst + j), q);
         __m512i x = _mm512_loadu_si512((const void *)(X + j));
         if (pend) {
-            __m512i qo = _mm512_loadu_si512((const void *)(qk + j)), delta;
-            if (B <= 4) {
-                delta = _mm512_permutex2var_epi32(u->lo, qo, u->hi);
-            } else {
-                __m512i low = _mm512_srl_epi32(
-                    _mm512_add_epi32(_mm512_mullo_epi32(u->sl, qo), u->lo_off),
-                    _mm_cvtsi32_si128((int)u->qf));
-                delta = _mm512_sub_epi32(_mm512_add_epi32(_mm512_mullo_epi32(u->sh, qo), low),
-                                         u->lo_sub);
-            }
+            __m512i delta = delta16(u, _mm512_loadu_si512((const void *)(qk + j)), B);
             __m512i a = x; /* pend = 2: minus the regularisation term X >>> r */
             if (pend == 2)
                 a = _mm512_sub_epi32(x, _mm512_sub_epi32(
                                             _mm512_srl_epi32(_mm512_xor_si512(x, sign), u->rs),
                                             u->rsub));
-            __m512i v = _mm512_sub_epi32(a, delta);
-            /* signed overflow of a - delta: sign bit of (a ^ delta) & (a ^ v) */
-            __mmask16 o = _mm512_movepi32_mask(_mm512_ternarylogic_epi32(a, delta, v, 0x18));
-            if (o) {
-                ovf |= o;
-                v = _mm512_mask_mov_epi32(v, o,
-                                          _mm512_xor_si512(_mm512_srai_epi32(a, 31), maxv));
-            }
-            x = v;
+            x = _mm512_sub_epi32(a, delta);
+            /* signed overflow of a - delta: sign bit of (a ^ delta) & (a ^ x) */
+            ovfv = _mm512_or_si512(ovfv, _mm512_ternarylogic_epi32(a, delta, x, 0x18));
             _mm512_storeu_si512((void *)(X + j), x);
         }
         even = _mm512_add_epi64(even, _mm512_mul_epi32(x, q));
         odd = _mm512_add_epi64(odd, _mm512_mul_epi32(_mm512_srli_epi64(x, 32),
                                                      _mm512_srli_epi64(q, 32)));
+    }
+    if (pend && _mm512_movepi32_mask(ovfv)) {
+        ovf = 1;
+        even = _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, pass16_saturate(X, qk, qst, full, B, u));
+        odd = _mm512_setzero_si512();
     }
     int64_t acc = _mm512_reduce_add_epi64(_mm512_add_epi64(even, odd));
     uint32_t b = B > 1 && _mm512_reduce_max_epu32(mx) > L;
@@ -793,7 +820,7 @@ ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
         int32_t qj = sgn ? 2 * (int32_t)kj - (int32_t)L : (int32_t)kj;
         qst[j] = qj;
         if (pend)
-            ovf |= (__mmask16)update(X + j, qk + j, 1, S, u->qf, r);
+            ovf |= update(X + j, qk + j, 1, S, u->qf, r);
         acc += (int64_t)X[j] * qj;
     }
     *sat |= ovf != 0;
