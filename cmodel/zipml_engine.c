@@ -1098,21 +1098,22 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     const uint64_t sd = sd32;
     const uint32_t slots = (uint32_t)(sd + 2 < n ? sd + 2 : n);
     const size_t dpad = ((size_t)d + 15u) & ~(size_t)15u;
-    const uint64_t bytes = ((uint64_t)slots + 2) * dpad * sizeof(int32_t)
+    const uint64_t bytes = (((uint64_t)slots + 2) * dpad + 16) * sizeof(int32_t)
                            + (uint64_t)slots * sizeof(int32_t);
     if (bytes > MAX_WORKSPACE_BYTES)
         return ZML_API_NO_MEMORY;
-    int32_t *X = calloc(dpad, sizeof(int32_t));
-    int32_t *qa = calloc(dpad, sizeof(int32_t));
-    int32_t *ring = calloc((size_t)slots * dpad, sizeof(int32_t));
+    /* X, qa and the ring in one block, each 64-byte aligned (dpad is a multiple of 16 words):
+     * 64-byte vector loads and stores then never straddle two cache lines */
+    int32_t *block = calloc(((size_t)slots + 2) * dpad + 16, sizeof(int32_t));
     int32_t *ringS = calloc(slots, sizeof(int32_t));
-    if (!X || !qa || !ring || !ringS) {
-        free(X);
-        free(qa);
-        free(ring);
+    if (!block || !ringS) {
+        free(block);
         free(ringS);
         return ZML_API_NO_MEMORY;
     }
+    int32_t *X = block + ((64 - (uintptr_t)block % 64) % 64) / sizeof(int32_t);
+    int32_t *qa = X + dpad;
+    int32_t *ring = qa + dpad;
     if (keep && model_init)
         memcpy(X, model_init, (size_t)d * sizeof(int32_t));
 
@@ -1221,9 +1222,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     status->error_info = info;
     status->sat = sat != 0;
     status->sample_count = samples;
-    free(X);
-    free(qa);
-    free(ring);
+    free(block);
     free(ringS);
     return ZML_API_OK;
 }
