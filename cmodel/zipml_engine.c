@@ -703,18 +703,36 @@ ZML_V16 static void upd16_setup(zml_upd16 *u, unsigned bits, int32_t S, unsigned
     }
 }
 
-/* Codes of lanes 16c .. 16c+15 (zero-extended). */
+/* Q4 on this path keeps the model, the ring values and qa in an interleaved order within every
+ * full chunk of 16 lanes: stored lane t holds lane Q4_ORDER[t] of the chunk (lanes 0, 8, 1, 9,
+ * .., 7, 15), the order in which two shifts decode a word (codes16); the last d mod 16 lanes
+ * stay in place. Every per-lane operation is the same in any order, and the dot product is a
+ * sum over all lanes; zml_run reorders the model when it is loaded (model_init) and emitted, and
+ * the second data copy of double sampling after it is unpacked. */
+#define Q4_ORDER 15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0 /* _mm512_set_epi32 */
+#define Q4_NATURAL 15, 13, 11, 9, 7, 5, 3, 1, 14, 12, 10, 8, 6, 4, 2, 0
+
+/* Reorder the full chunks of v[0 .. d-1]: to the interleaved order (to_stored) or back. */
+ZML_V16 static void q4_reorder(int32_t *v, uint32_t d, int to_stored)
+{
+    const __m512i idx = to_stored ? _mm512_set_epi32(Q4_ORDER) : _mm512_set_epi32(Q4_NATURAL);
+    for (uint32_t c = 0; c < d / 16; c++) {
+        __m512i x = _mm512_loadu_si512((const void *)(v + 16 * (size_t)c));
+        _mm512_storeu_si512((void *)(v + 16 * (size_t)c), _mm512_permutexvar_epi32(idx, x));
+    }
+}
+
+/* Codes of lanes 16c .. 16c+15 (zero-extended; Q4: in the interleaved order). */
 ZML_V16_INLINE __m512i codes16(const uint64_t *w, uint32_t c, const unsigned B)
 {
     const char *p = (const char *)w;
     if (B == 8)
         return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 16 * (size_t)c)));
-    if (B == 4) {
-        __m512i x = _mm512_set1_epi64((long long)w[c]);
-        x = _mm512_permutexvar_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1,
-                                                      0, 0, 0, 0, 0, 0, 0, 0), x);
-        x = _mm512_srlv_epi32(x, _mm512_set_epi32(28, 24, 20, 16, 12, 8, 4, 0,
-                                                  28, 24, 20, 16, 12, 8, 4, 0));
+    if (B == 4) { /* lane 2i: low half of the word >> 4i (code i), lane 2i+1: high half >> 4i
+                   * (code 8+i): the interleaved order of Q4_ORDER, without a permute */
+        __m512i x = _mm512_srlv_epi32(_mm512_set1_epi64((long long)w[c]),
+                                      _mm512_set_epi32(28, 28, 24, 24, 20, 20, 16, 16,
+                                                       12, 12, 8, 8, 4, 4, 0, 0));
         return _mm512_and_si512(x, _mm512_set1_epi32(15));
     }
     if (B == 2) {
@@ -1116,6 +1134,12 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     int32_t *ring = qa + dpad;
     if (keep && model_init)
         memcpy(X, model_init, (size_t)d * sizeof(int32_t));
+    const int v16 = !zml_portable_only && cpu_has_v4();
+    const int q4_order = v16 && cfg->bits == 4; /* interleaved chunks, see q4_reorder */
+#if ZML_X86_V4
+    if (q4_order)
+        q4_reorder(X, cfg->num_features, 1);
+#endif
 
     const unsigned qf = bits == 0 ? ZML_MODEL_FRAC_BITS : bits - 1u;
     const unsigned r = cfg->reg_shift;
@@ -1125,7 +1149,6 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     c.binval = cfg->binarize_value;
     c.gamma = cfg->step_size;
     uint32_t sat = 0, samples = 0, err = ZML_ERR_NONE, info = 0;
-    const int v16 = !zml_portable_only && cpu_has_v4();
 
     for (uint32_t e = 0; e < E && err == ZML_ERR_NONE; e++) {
         if (e > 0)
@@ -1163,8 +1186,11 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
                     upd = NULL;
                 }
                 acc = sample_pass_v16(bits, sgn, X, upd, w, qdot, d, Sk, qf, r, &sat, &bad);
-                if (ds)
+                if (ds) {
                     bad |= unpack(bits, w + D, d, sgn, qb, v16);
+                    if (q4_order)
+                        q4_reorder(qb, d, 1);
+                }
                 lerr = bad ? ZML_ERR_BAD_SAMPLE : label(&c, (uint32_t)w[W - 1], &y);
                 if (lerr) { /* the update was applied before sample m was taken */
                     err = lerr;
@@ -1215,6 +1241,10 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
                 sat |= apply_update(X, ring + (size_t)slot * dpad, d, ringS[slot], qf, r);
         }
         memcpy(models + (size_t)e * d, X, (size_t)d * sizeof(int32_t));
+#if ZML_X86_V4
+        if (q4_order)
+            q4_reorder(models + (size_t)e * d, d, 0);
+#endif
         status->epoch_count = e + 1;
     }
 

@@ -664,9 +664,14 @@ static void test_paths_agree(void)
         }
         int32_t *m1 = calloc(2 * (size_t)d, sizeof *m1), *m2 = calloc(2 * (size_t)d, sizeof *m2);
         zml_status st1 = {0}, st2 = {0};
-        int rc1 = zml_run(&c, s, nw, 1, NULL, 0, m1, 2 * (size_t)d, &st1);
+        int32_t *init = malloc((size_t)d * sizeof *init); /* KEEP_MODEL with a random model */
+        for (uint32_t j = 0; j < d; j++)
+            init[j] = (int32_t)(rnd64() % 2000001) - 1000000;
+        if (trial % 4 == 3)
+            c.mode |= 1u << ZML_MODE_KEEP_MODEL_LSB;
+        int rc1 = zml_run(&c, s, nw, 1, init, d, m1, 2 * (size_t)d, &st1);
         zml_portable_only = 1;
-        int rc2 = zml_run(&c, s, nw, 1, NULL, 0, m2, 2 * (size_t)d, &st2);
+        int rc2 = zml_run(&c, s, nw, 1, init, d, m2, 2 * (size_t)d, &st2);
         zml_portable_only = 0;
         bad_runs += st1.error == ZML_ERR_BAD_SAMPLE;
         CHECK(rc1 == 0 && rc2 == 0 && memcmp(&st1, &st2, sizeof st1) == 0
@@ -676,6 +681,7 @@ static void test_paths_agree(void)
         free(s);
         free(m1);
         free(m2);
+        free(init);
     }
     CHECK(bad_runs >= 20, "only %d runs with a bad sample", bad_runs);
 }
