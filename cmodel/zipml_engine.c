@@ -1135,8 +1135,8 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     if (keep && model_init)
         memcpy(X, model_init, (size_t)d * sizeof(int32_t));
     const int v16 = !zml_portable_only && cpu_has_v4();
-    const int q4_order = v16 && cfg->bits == 4; /* interleaved chunks, see q4_reorder */
 #if ZML_X86_V4
+    const int q4_order = v16 && cfg->bits == 4; /* interleaved chunks, see q4_reorder */
     if (q4_order)
         q4_reorder(X, cfg->num_features, 1);
 #endif
