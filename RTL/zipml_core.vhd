@@ -99,6 +99,7 @@ architecture rtl of zipml_core is
   constant NW  : natural := model_words(G_BITS, G_MAX_DIM);
   constant AW  : natural := clog2(NW);
   constant DW  : natural := clog2(2 * NW + 2);                -- bits of D and W
+  constant DLW : natural := delta_width(G_BITS);              -- bits of a lane delta
   constant FAW : natural := clog2(G_FIFO_WORDS);
   constant LM  : natural := fp_mul_latency(G_FP_XILINX);
   constant LD  : natural := ilog2(V) + 3 + C_MUL_PIPE;         -- dot product latency
@@ -203,7 +204,7 @@ architecture rtl of zipml_core is
   signal tdata1, tdata2 : std_logic_vector(63 downto 0) := (others => '0');
   signal s_hold, s1 : std_logic_vector(31 downto 0) := (others => '0');
   signal q2, qd     : std_logic_vector(V * QW - 1 downto 0);
-  signal delta3     : std_logic_vector(V * C_DELTA_W - 1 downto 0);
+  signal delta3     : std_logic_vector(V * DLW - 1 downto 0);
   signal x4         : std_logic_vector(V * 32 - 1 downto 0);
   signal mm_sat     : std_logic;
 
@@ -393,7 +394,7 @@ begin
     port map (clk => clk, rst => '0', din => q2, dout => qd);
 
   u_mm : entity work.zipml_model_mem
-    generic map (G_LANES => V, G_WORDS => NW, G_AW => AW)
+    generic map (G_LANES => V, G_WORDS => NW, G_AW => AW, G_DELTA_W => DLW)
     port map (clk => clk, rst => dp_rst,
               op_valid => mm_op_valid, op_upd => ops(R).upd,
               op_addr => ops(R).addr, op_mask => ops(R).mask, op_snap => ops(R).snap,

@@ -27,9 +27,6 @@ use work.zipml_spec_pkg.all;
 
 package zipml_core_pkg is
 
-  -- Width of the signed delta of an update lane and of the update arithmetic.
-  constant C_DELTA_W  : natural := 42;
-  constant C_UPD_W    : natural := 44;
   -- Width of the per-word dot-product sum and of the per-sample accumulator.
   constant C_SUM_W    : natural := 48;
   constant C_ACC_W    : natural := 64;
@@ -51,6 +48,10 @@ package zipml_core_pkg is
   function q_frac(bits : natural) return natural;
   -- Fractional bits F of the dot-product accumulator: fix2flt(acc, F) (section 5.2).
   function dot_frac(bits : natural) return natural;
+  -- Width of the signed lane delta of docs/ENGINE.md 5.4: the product S * q (32 + q_width
+  -- bits) shifted right by q_frac. Qb: |delta| <= 2^31 (+ rounding) in 34 bits; Q0:
+  -- |delta| <= 2^39 in 41 bits.
+  function delta_width(bits : natural) return natural;
   -- L = 2^(b-1) (Qb only; 0 for Q0).
   function q_levels(bits : natural) return natural;
   -- ceil(log2(n)), at least 1.
@@ -111,6 +112,11 @@ package body zipml_core_pkg is
       return C_MODEL_FRAC_BITS;
     end if;
     return C_MODEL_FRAC_BITS + bits - 1;
+  end function;
+
+  function delta_width(bits : natural) return natural is
+  begin
+    return 32 + q_width(bits) - q_frac(bits);
   end function;
 
   function q_levels(bits : natural) return natural is

@@ -10,11 +10,15 @@
 --   entered) and the smp2fix values (two Q8.23 lanes) for Q0.
 --   Latency 2 + C_MUL_PIPE: product registered, C_MUL_PIPE more registers, then the rounding
 --   shift registered.
+--   Q1 and Q2 (q takes at most five values): the FIFO word and S are delayed instead, the
+--   possible deltas D(v) of the word's S (v = -L .. L, shared by all lanes) are registered in
+--   the last stage, and each lane selects D(q_j) combinationally from its decoded code (same
+--   latency; the select fits into the LUTs of the model memory's subtraction).
 --
 -- Generics
 --   G_BITS : precision.
 -- Ports
---   clk; signed_mode; s_in (S, Q8.23); fifo_word; delta (V x C_DELTA_W, lane l at l*C_DELTA_W).
+--   clk; signed_mode; s_in (S, Q8.23); fifo_word; delta (V x DLW, lane l at l*DLW, DLW = delta_width(G_BITS)).
 ---------------------------------------------------------------------------------------------------
 
 library ieee;
@@ -33,7 +37,7 @@ entity zipml_delta is
     signed_mode : in  std_logic;
     s_in        : in  std_logic_vector(31 downto 0);
     fifo_word   : in  std_logic_vector(63 downto 0);
-    delta       : out std_logic_vector(lanes(G_BITS) * C_DELTA_W - 1 downto 0)
+    delta       : out std_logic_vector(lanes(G_BITS) * delta_width(G_BITS) - 1 downto 0)
   );
 end entity zipml_delta;
 
@@ -42,6 +46,9 @@ architecture rtl of zipml_delta is
   constant QW : natural := q_width(G_BITS);
   constant QF : natural := q_frac(G_BITS);
   constant PW : natural := 32 + QW;                  -- product width
+  constant DLW : natural := delta_width(G_BITS);
+  constant NLEV : natural := q_levels(G_BITS);
+  constant C_TABLE : boolean := G_BITS = 1 or G_BITS = 2;
 
   type t_prod is array (0 to V - 1) of signed(PW - 1 downto 0);
   signal q_upd  : std_logic_vector(V * QW - 1 downto 0);
@@ -50,45 +57,86 @@ architecture rtl of zipml_delta is
   signal err_unused : std_logic;
 begin
 
-  g_qb : if G_BITS /= 0 generate
+  g_tab : if C_TABLE generate
+    type t_words is array (1 to 2 + C_MUL_PIPE) of std_logic_vector(63 downto 0);
+    type t_s is array (1 to 1 + C_MUL_PIPE) of signed(31 downto 0);
+    type t_tab is array (-NLEV to NLEV) of signed(DLW - 1 downto 0);
+    signal fw_d   : t_words := (others => (others => '0'));
+    signal fw_last : std_logic_vector(63 downto 0);
+    signal s_d    : t_s := (others => (others => '0'));
+    signal tab    : t_tab := (others => (others => '0'));
+  begin
+    process (clk)
+      variable p : signed(PW - 1 downto 0);
+    begin
+      if rising_edge(clk) then
+        fw_d(1) <= fifo_word;
+        fw_d(2 to 2 + C_MUL_PIPE) <= fw_d(1 to 1 + C_MUL_PIPE);
+        s_d(1) <= signed(s_in);
+        s_d(2 to 1 + C_MUL_PIPE) <= s_d(1 to C_MUL_PIPE);
+        for k in -NLEV to NLEV loop
+          p := mul_small(s_d(1 + C_MUL_PIPE), to_signed(k, QW));
+          if QF /= 0 then
+            p := shift_right(p + to_signed(2 ** QF / 2, PW), QF);
+          end if;
+          tab(k) <= resize(p, DLW);
+        end loop;
+      end if;
+    end process;
+    fw_last <= fw_d(2 + C_MUL_PIPE);
+
     u_dec : entity work.zipml_lane_decode
       generic map (G_BITS => G_BITS, G_COMB => true)
       port map (clk => clk, signed_mode => signed_mode, mask => (others => '1'),
-                din => fifo_word, err => err_unused, q_out => q_upd);
-  end generate;
-  g_q0 : if G_BITS = 0 generate
-    q_upd <= fifo_word;
+                din => fw_last, err => err_unused, q_out => q_upd);
+
+    process (all)
+      variable q : signed(QW - 1 downto 0);
+      variable d : signed(DLW - 1 downto 0);
+    begin
+      for l in 0 to V - 1 loop
+        q := signed(q_upd(l * QW + QW - 1 downto l * QW));
+        d := (others => '0');
+        for k in -NLEV to NLEV loop
+          if q = to_signed(k, QW) then
+            d := tab(k);
+          end if;
+        end loop;
+        delta(l * DLW + DLW - 1 downto l * DLW) <= std_logic_vector(d);
+      end loop;
+    end process;
   end generate;
 
-  process (clk)
-    variable p : signed(PW - 1 downto 0);
-  begin
-    if rising_edge(clk) then
-      for l in 0 to V - 1 loop
-        if G_BITS = 1 then                 -- q in {-1, 0, 1}: a multiplexer
-          case q_upd(l * QW + 1 downto l * QW) is
-            when "01"   => prod_r(0)(l) <= resize(signed(s_in), PW);
-            when "11"   => prod_r(0)(l) <= -resize(signed(s_in), PW);
-            when others => prod_r(0)(l) <= (others => '0');
-          end case;
-        elsif G_BITS = 2 or G_BITS = 4 then    -- |q| <= 8: shift-and-add (LUTs, no DSP)
-          prod_r(0)(l) <= mul_small(signed(s_in),
-                                    signed(q_upd(l * QW + QW - 1 downto l * QW)));
-        else
-          prod_r(0)(l) <= signed(s_in) * signed(q_upd(l * QW + QW - 1 downto l * QW));
-        end if;
-      end loop;
-      prod_r(1 to C_MUL_PIPE) <= prod_r(0 to C_MUL_PIPE - 1);
-      for l in 0 to V - 1 loop
-        if QF = 0 then
-          p := prod_r(C_MUL_PIPE)(l);
-        else
+  g_mul : if not C_TABLE generate
+    g_qb : if G_BITS /= 0 generate
+      u_dec : entity work.zipml_lane_decode
+        generic map (G_BITS => G_BITS, G_COMB => true)
+        port map (clk => clk, signed_mode => signed_mode, mask => (others => '1'),
+                  din => fifo_word, err => err_unused, q_out => q_upd);
+    end generate;
+    g_q0 : if G_BITS = 0 generate
+      q_upd <= fifo_word;
+    end generate;
+
+    process (clk)
+      variable p : signed(PW - 1 downto 0);
+    begin
+      if rising_edge(clk) then
+        for l in 0 to V - 1 loop
+          if G_BITS = 4 then                 -- |q| <= 8: shift-and-add (LUTs, no DSP)
+            prod_r(0)(l) <= mul_small(signed(s_in),
+                                      signed(q_upd(l * QW + QW - 1 downto l * QW)));
+          else
+            prod_r(0)(l) <= signed(s_in) * signed(q_upd(l * QW + QW - 1 downto l * QW));
+          end if;
+        end loop;
+        prod_r(1 to C_MUL_PIPE) <= prod_r(0 to C_MUL_PIPE - 1);
+        for l in 0 to V - 1 loop
           p := shift_right(prod_r(C_MUL_PIPE)(l) + to_signed(2 ** QF / 2, PW), QF);
-        end if;
-        delta(l * C_DELTA_W + C_DELTA_W - 1 downto l * C_DELTA_W) <=
-          std_logic_vector(resize(p, C_DELTA_W));
-      end loop;
-    end if;
-  end process;
+          delta(l * DLW + DLW - 1 downto l * DLW) <= std_logic_vector(resize(p, DLW));
+        end loop;
+      end if;
+    end process;
+  end generate;
 
 end architecture rtl;

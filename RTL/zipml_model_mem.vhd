@@ -7,7 +7,13 @@
 --   value before the update, x_out) and the update of docs/ENGINE.md 5.4, which is written back
 --   to the same word:
 --     r_j = x_j >>> reg_shift (0 if reg_shift = 0);  x_j <- sat32(x_j - r_j - delta_j)
---   Lanes whose mask bit is 0 (j >= d) are written back unchanged.
+--   Lanes whose mask bit is 0 (j >= d) are written back unchanged. The arithmetic is exact in
+--   G_DELTA_W + 2 bits (|x - r| < 2^31, delta has G_DELTA_W bits), then saturated.
+--   LUT economy (64 lanes at Q1, measured with Yosys): the shift is split, stage 3 shifts by
+--   reg_shift(3 downto 0) (one 2:1 select per bit) into a register, stage 4 applies the shift
+--   by 16 and the zero for reg_shift = 0 at the input of the subtraction; the forwarding
+--   selects are registered one stage early (plain flip-flops, not compares, in front of every
+--   lane's multiplexer); no lane has a multiplexer for the clear's zero word (see clr_we).
 --
 --   Pipeline (stage numbers relative to the op's address stage, called 2 here; the core uses
 --   C_STAGE_MREAD): an op presents its address in stage 2, the RAM word arrives in stage 3,
@@ -19,7 +25,8 @@
 --   same word must be at least two cycles apart (the core guarantees it: W >= 2 words per
 --   sample, and the end-of-epoch drain spaces its ops).
 --
---   clr_we writes a zero word at clr_addr (START without KEEP_MODEL; no op in flight then).
+--   clr_we writes a zero word at clr_addr (START without KEEP_MODEL; no op in flight then, so
+--   the stage-5 register, which is the write data, holds zeros).
 --
 --   Output snapshot: a second bank set of the same shape. Every write-back of an op flagged
 --   op_snap (the end-of-epoch drain) is also written there, so after the drain it holds the
@@ -29,6 +36,7 @@
 --
 -- Generics
 --   G_LANES : V.  G_WORDS : words per lane bank.  G_AW : address bits.
+--   G_DELTA_W : width of one lane's signed delta (delta_width(G_BITS)).
 ---------------------------------------------------------------------------------------------------
 
 library ieee;
@@ -42,7 +50,8 @@ entity zipml_model_mem is
   generic (
     G_LANES : positive;
     G_WORDS : positive;
-    G_AW    : positive
+    G_AW    : positive;
+    G_DELTA_W : positive
   );
   port (
     clk       : in  std_logic;
@@ -54,7 +63,7 @@ entity zipml_model_mem is
     op_mask   : in  std_logic_vector(G_LANES - 1 downto 0);    -- lanes j < d
     op_snap   : in  std_logic;                                 -- write-back also to snapshot
     -- stage 3
-    delta     : in  std_logic_vector(G_LANES * C_DELTA_W - 1 downto 0);
+    delta     : in  std_logic_vector(G_LANES * G_DELTA_W - 1 downto 0);
     -- run constants
     reg_shift : in  unsigned(4 downto 0);
     wr_block  : in  std_logic;                                 -- '1': no write-back (error)
@@ -72,8 +81,9 @@ end entity zipml_model_mem;
 
 architecture rtl of zipml_model_mem is
   constant V : natural := G_LANES;
+  constant UW : natural := G_DELTA_W + 2;                   -- update arithmetic width
   subtype t_word is std_logic_vector(V * 32 - 1 downto 0);
-  type t_upd is array (0 to V - 1) of signed(C_UPD_W - 1 downto 0);
+  type t_upd is array (0 to V - 1) of signed(UW - 1 downto 0);
   type t_x is array (0 to V - 1) of signed(31 downto 0);
 
   signal ram_raddr, ram_waddr : unsigned(G_AW - 1 downto 0);
@@ -103,8 +113,10 @@ architecture rtl of zipml_model_mem is
   signal x6     : t_word := (others => '0');
 
   signal xin3   : t_word;
-  constant C_ZEROS : std_logic_vector(C_UPD_W - 32 downto 0) := (others => '0');
-  constant C_ONES  : std_logic_vector(C_UPD_W - 32 downto 0) := (others => '1');
+  signal fwd5, fwd6 : std_logic := '0';                    -- stage 3: take x5 / x6
+  signal nzm    : signed(31 downto 0);                      -- all ones unless reg_shift = 0
+  constant C_ZEROS : std_logic_vector(UW - 32 downto 0) := (others => '0');
+  constant C_ONES  : std_logic_vector(UW - 32 downto 0) := (others => '1');
 begin
 
   -------------------------------------------------------------------------------------------------
@@ -113,7 +125,7 @@ begin
   ram_raddr <= op_addr;
   ram_we    <= '1' when clr_we = '1' or w5 = '1' else '0';
   ram_waddr <= clr_addr when clr_we = '1' else a5;
-  ram_wdata <= (others => '0') when clr_we = '1' else x5;
+  ram_wdata <= x5;                  -- x5 is zero when stage 4 held no update (see below)
 
   g_bank : for l in 0 to V - 1 generate
     u_ram : entity work.zipml_sdp_ram
@@ -135,20 +147,33 @@ begin
   -------------------------------------------------------------------------------------------------
   -- stage 3: forwarding mux
   -------------------------------------------------------------------------------------------------
-  xin3 <= x5 when w5 = '1' and a5 = a3 else
-          x6 when w6 = '1' and a6 = a3 else
+  xin3 <= x5 when fwd5 = '1' else
+          x6 when fwd6 = '1' else
           ram_rdata;
+
+  nzm <= (others => '0') when reg_shift = "00000" else (others => '1');
 
   process (clk)
     variable x  : signed(31 downto 0);
-    variable dl : signed(C_DELTA_W - 1 downto 0);
-    variable t  : signed(C_UPD_W - 1 downto 0);
+    variable s1 : signed(31 downto 0);
+    variable r  : signed(31 downto 0);
+    variable dl : signed(G_DELTA_W - 1 downto 0);
+    variable t  : signed(UW - 1 downto 0);
     variable s  : std_logic;
-    variable hi : std_logic_vector(C_UPD_W - 32 downto 0);
+    variable hi : std_logic_vector(UW - 32 downto 0);
   begin
     if rising_edge(clk) then
       -- stage 2 -> 3
       a3 <= op_addr;
+      -- forwarding selects (the compares of w5 and a5 = a3, w6 and a6 = a3 one stage early)
+      fwd5 <= '0';
+      if v4 = '1' and u4 = '1' and wr_block = '0' and a4 = op_addr then
+        fwd5 <= '1';
+      end if;
+      fwd6 <= '0';
+      if w5 = '1' and a5 = op_addr then
+        fwd6 <= '1';
+      end if;
       m3 <= op_mask;
       s3 <= op_snap;
       s4 <= s3;
@@ -159,24 +184,41 @@ begin
       x4 <= xin3;
       for l in 0 to V - 1 loop
         x  := signed(xin3(32 * l + 31 downto 32 * l));
-        dl := signed(delta(l * C_DELTA_W + C_DELTA_W - 1 downto l * C_DELTA_W));
-        tmp4(l) <= resize(x, C_UPD_W) - resize(dl, C_UPD_W);
-        if reg_shift = 0 then
-          rsh4(l) <= (others => '0');
-        else
-          rsh4(l) <= shift_right(x, to_integer(reg_shift));
+        dl := signed(delta(l * G_DELTA_W + G_DELTA_W - 1 downto l * G_DELTA_W));
+        tmp4(l) <= resize(x, UW) - resize(dl, UW);
+        -- x >>> reg_shift(3 downto 0): 2:1 selects, one per shift bit
+        s1 := x;
+        if reg_shift(0) = '1' then
+          s1 := shift_right(s1, 1);
         end if;
+        if reg_shift(1) = '1' then
+          s1 := shift_right(s1, 2);
+        end if;
+        if reg_shift(2) = '1' then
+          s1 := shift_right(s1, 4);
+        end if;
+        if reg_shift(3) = '1' then
+          s1 := shift_right(s1, 8);
+        end if;
+        rsh4(l) <= s1;
       end loop;
       -- stage 4 -> 5
       a5 <= a4;
       s  := '0';
       for l in 0 to V - 1 loop
-        t := tmp4(l) - resize(rsh4(l), C_UPD_W);
-        hi := std_logic_vector(t(C_UPD_W - 1 downto 31));
+        -- r = x >>> reg_shift (0 for reg_shift = 0): the shift by 16 and the zero
+        if reg_shift(4) = '1' then
+          r := shift_right(rsh4(l), 16);
+        else
+          r := rsh4(l);
+        end if;
+        r := r and nzm;
+        t := tmp4(l) - resize(r, UW);
+        hi := std_logic_vector(t(UW - 1 downto 31));
         if u4 = '1' and m4(l) = '1' then
           if hi = C_ZEROS or hi = C_ONES then                 -- fits 32 bits
             x5(32 * l + 31 downto 32 * l) <= std_logic_vector(t(31 downto 0));
-          elsif t(C_UPD_W - 1) = '0' then
+          elsif t(UW - 1) = '0' then
             x5(32 * l + 31 downto 32 * l) <= x"7FFFFFFF";
             s := '1';
           else
@@ -186,6 +228,11 @@ begin
         else
           x5(32 * l + 31 downto 32 * l) <= x4(32 * l + 31 downto 32 * l);
         end if;
+        -- no update in stage 4: x5 is not written, but zero, so that clr_we (no op in flight)
+        -- writes x5 without a multiplexer in every lane's write data
+        if v4 = '0' or u4 = '0' then
+          x5(32 * l + 31 downto 32 * l) <= (others => '0');
+        end if;
       end loop;
       sat5 <= s and v4 and u4;
       -- stage 5 -> 6
@@ -194,6 +241,7 @@ begin
       -- valid bits
       if rst = '1' then
         v3 <= '0'; u3 <= '0'; v4 <= '0'; u4 <= '0'; w5 <= '0'; w6 <= '0'; sat5 <= '0';
+        fwd5 <= '0'; fwd6 <= '0';
       else
         v3 <= op_valid;
         u3 <= op_valid and op_upd;
