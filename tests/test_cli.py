@@ -137,3 +137,18 @@ def test_console_script_entry_point():
     from importlib.metadata import entry_points
     eps = [e for e in entry_points(group="console_scripts") if e.name == "zipml"]
     assert eps and eps[0].value == "zipml.cli:main"
+
+
+def test_train_without_scikit_learn(files):
+    """A PYNQ 2.7 board installs the package with --no-deps and has no scikit-learn:
+    `zipml train` (default --step-size auto) must not need it."""
+    out = files["dir"] / "nosk.json"
+    code = ("import sys; sys.modules['sklearn'] = None; from zipml.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    r = subprocess.run([sys.executable, "-c", code, "train", "--train", str(files["tr"]),
+                        "--test", str(files["te"]), "--bits", "2", "--epochs", "2",
+                        "--json", str(out), "--backend", "cpu"],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert "sklearn" not in r.stderr
+    assert json.loads(out.read_text())["test_accuracy"] > 0.5

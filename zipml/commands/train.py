@@ -205,7 +205,7 @@ def run(args) -> int:
     if args.bits:
         Z.a_quantize(args.bits, rounding=args.rounding, seed=args.seed)
     if args.step_size == "auto":
-        from ..estimators import auto_step_size
+        from ..stepsize import auto_step_size
         args.step_size = auto_step_size(Z.a, args.bits, args.delay, loss=args.model)
     Z.backend()          # build (and on "auto" detect) the backend before any timing
 
