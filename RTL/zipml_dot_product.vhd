@@ -118,7 +118,7 @@ begin
   begin
     process (clk)
       variable ql, qa : signed(QW - 1 downto 0);
-      variable pa     : signed(PW - 1 downto 0);
+      variable pa, xl : signed(PW - 1 downto 0);
     begin
       if rising_edge(clk) then
         -- stage a: products |q| * x, inverted for q < 0 (the +1 is counted in neg)
@@ -129,7 +129,18 @@ begin
           else
             qa := ql;
           end if;
-          pa := mul_small(signed(x(32 * l + 31 downto 32 * l)), qa);  -- qa >= 0: no negation
+          -- pa = |q| * x: shift-and-add over the magnitude bits 0 .. QW-2 (|q| <= 2^(QW-2))
+          xl := resize(signed(x(32 * l + 31 downto 32 * l)), PW);
+          if qa(0) = '1' then
+            pa := xl;
+          else
+            pa := (others => '0');
+          end if;
+          for b in 1 to QW - 2 loop
+            if qa(b) = '1' then
+              pa := pa + shift_left(xl, b);
+            end if;
+          end loop;
           if ql(QW - 1) = '1' then
             tree(0)(l) <= resize(not pa, C_SUM_W);
             neg(0)(l) <= to_unsigned(1, LEVELS + 1);
