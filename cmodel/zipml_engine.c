@@ -820,8 +820,9 @@ ZML_V16_INLINE int64_t pass16(int32_t *restrict X, const int32_t *restrict qk,
             _mm512_storeu_si512((void *)(X + j), x);
         }
         even = _mm512_add_epi64(even, _mm512_mul_epi32(x, q));
-        odd = _mm512_add_epi64(odd, _mm512_mul_epi32(_mm512_srli_epi64(x, 32),
-                                                     _mm512_srli_epi64(q, 32)));
+        /* odd lanes moved down by a shuffle (not a shift: that port is busy with the decode) */
+        odd = _mm512_add_epi64(odd, _mm512_mul_epi32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB),
+                                                     _mm512_shuffle_epi32(q, _MM_PERM_DDBB)));
     }
     if (pend && _mm512_movepi32_mask(ovfv)) {
         ovf = 1;
@@ -1052,6 +1053,33 @@ ZML_V16 static int32_t svm_step_v16(int64_t acc, unsigned frac, uint32_t y, uint
     }
     return _mm_cvt_roundss_si32(p, R);
 }
+
+/* svm_step_v16 without data-dependent branches (the same operations and results; the
+ * shortcut of svm_step_zero is not needed: its samples have m <= 0 here too, see above): the
+ * step of a sample only matters S_d + 1 samples later, so a mispredicted branch on its value
+ * would only throw away the work on the next sample. kp, kn: k for y' = +1 / -1. */
+ZML_V16 static int32_t svm_step_v16_nb(int64_t acc, unsigned frac, uint32_t y, uint32_t kp,
+                                       uint32_t kn, uint32_t *sat)
+{
+    const int R = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const int pos = y == ZML_F32_ONE;
+    const uint32_t kbits = pos ? kp : kn;
+    const __m128i flip = _mm_cvtsi32_si128(pos ? 0 : (int)0x80000000u);
+    __m128 z = _mm_cvt_roundi64_ss(_mm_setzero_ps(), (long long)acc, R);
+    z = _mm_mul_round_ss(z, _mm_set_ss(1.0f / (float)(UINT32_C(1) << frac)), R); /* exact */
+    z = _mm_xor_ps(z, _mm_castsi128_ps(flip)); /* t = z or -z */
+    __m128 m = _mm_sub_round_ss(_mm_set_ss(1.0f), z, R);
+    __m128 k = _mm_castsi128_ps(_mm_cvtsi32_si128((int)kbits));
+    __m128 p = _mm_mul_round_ss(_mm_mul_round_ss(k, m, R), _mm_set_ss(8388608.0f), R);
+    /* quiet compares: p is NaN (k infinite, m = 0) when m > 0 fails, and must not raise */
+    const int mpos = _mm_cmp_ss_mask(m, _mm_setzero_ps(), _CMP_GT_OQ),
+              hi = _mm_cmp_ss_mask(p, _mm_set_ss(2147483648.0f), _CMP_GE_OQ),
+              lo = _mm_cmp_ss_mask(p, _mm_set_ss(-2147483648.0f), _CMP_LT_OQ);
+    int32_t v = _mm_cvt_roundss_si32(p, R); /* INT32_MIN when out of range (lo) */
+    v = hi ? INT32_MAX : v;
+    *sat |= (uint32_t)(mpos & (hi | lo));
+    return mpos ? v : 0;
+}
 #endif
 
 /* Samples read ahead: the stream is read once per epoch, and the hardware prefetcher alone
@@ -1217,6 +1245,11 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
                     acc = bits == 0 ? dot_q0(X, qdot, d) : dot_qb_any(X, qdot, d, v16);
             }
             const unsigned frac = bits == 0 ? ZML_MODEL_FRAC_BITS : ZML_MODEL_FRAC_BITS + qf;
+#if ZML_X86_V4
+            if (c.loss == ZML_LOSS_SVM && v16) {
+                ringS[slot] = svm_step_v16_nb(acc, frac, y, c.kp, c.kn, &sat);
+            } else
+#endif
             if (c.loss == ZML_LOSS_SVM && svm_step_zero(acc, frac, y)) {
                 ringS[slot] = 0;
 #if ZML_X86_V4

@@ -558,6 +558,12 @@ ZML_V16 static int32_t call_svm_step_v16(int64_t acc, unsigned frac, uint32_t y,
 {
     return svm_step_v16(acc, frac, y, k, sat);
 }
+
+ZML_V16 static int32_t call_svm_step_v16_nb(int64_t acc, unsigned frac, uint32_t y, uint32_t kp,
+                                            uint32_t kn, uint32_t *sat)
+{
+    return svm_step_v16_nb(acc, frac, y, kp, kn, sat);
+}
 #endif
 
 /* svm_step_v16 (binary32 hardware arithmetic) against the integer FP stage: random dot products
@@ -605,6 +611,11 @@ static void test_svm_step_v16(void)
         CHECK(a == b && (uint32_t)s1 == s2,
               "svm_step_v16(acc %lld, frac %u, y 0x%08X, k 0x%08X) = %d sat %u, expected %d sat %d",
               (long long)acc, frac, y, k, b, s2, a, s1);
+        uint32_t s3 = 0; /* the branch-free variant (k of the other label: a stale value) */
+        int32_t b3 = call_svm_step_v16_nb(acc, frac, y, c.kp, c.kn, &s3);
+        CHECK(a == b3 && (uint32_t)s1 == s3,
+              "svm_step_v16_nb(acc %lld, frac %u, y 0x%08X, k 0x%08X) = %d sat %u, expected %d"
+              " sat %d", (long long)acc, frac, y, k, b3, s3, a, s1);
     }
     CHECK(nonzero > 50000 && saturated > 5000, "svm_step_v16 test: %d nonzero, %d saturated",
           nonzero, saturated);
@@ -618,6 +629,10 @@ static void test_svm_step_v16(void)
         int32_t b = call_svm_step_v16(0, 23, ZML_F32_ONE, ks[i], &s2);
         CHECK(a == b && (uint32_t)s1 == s2 && s1 == (i == 1), "svm_step_v16 k 0x%08X: %d/%u, %d/%d",
               ks[i], b, s2, a, s1);
+        uint32_t s3 = 0;
+        int32_t b3 = call_svm_step_v16_nb(0, 23, ZML_F32_ONE, ks[i], 0, &s3);
+        CHECK(a == b3 && (uint32_t)s1 == s3, "svm_step_v16_nb k 0x%08X: %d/%u, %d/%d", ks[i], b3,
+              s3, a, s1);
     }
 #endif
 }
