@@ -188,18 +188,11 @@ begin
         tmp4(l) <= resize(x, UW) - resize(dl, UW);
         -- x >>> reg_shift(3 downto 0): 2:1 selects, one per shift bit
         s1 := x;
-        if reg_shift(0) = '1' then
-          s1 := shift_right(s1, 1);
-        end if;
-        if reg_shift(1) = '1' then
-          s1 := shift_right(s1, 2);
-        end if;
-        if reg_shift(2) = '1' then
-          s1 := shift_right(s1, 4);
-        end if;
-        if reg_shift(3) = '1' then
-          s1 := shift_right(s1, 8);
-        end if;
+        for k in 0 to 3 loop
+          if reg_shift(k) = '1' then
+            s1 := shift_right(s1, 2 ** k);
+          end if;
+        end loop;
         rsh4(l) <= s1;
       end loop;
       -- stage 4 -> 5
