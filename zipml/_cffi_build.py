@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import platform
+import re
 from pathlib import Path
 
 from cffi import FFI
@@ -15,17 +16,6 @@ from cffi import FFI
 ROOT = Path(__file__).resolve().parent.parent
 CMODEL = ROOT / "cmodel"
 SOURCES = ["zipml_fp.c", "zipml_engine.c"]
-
-# The functions of ARRAY_SRC below (test helpers: one C call per numpy array).
-ARRAY_CDEF = """
-void zml_fadd_array(const uint32_t *a, const uint32_t *b, uint32_t *out, size_t n);
-void zml_fsub_array(const uint32_t *a, const uint32_t *b, uint32_t *out, size_t n);
-void zml_fmul_array(const uint32_t *a, const uint32_t *b, uint32_t *out, size_t n);
-void zml_fix2flt_array(const int64_t *a, const uint32_t *frac, uint32_t *out, size_t n);
-void zml_flt2fix_array(const uint32_t *v, int32_t *out, uint8_t *flag, size_t n);
-void zml_smp2fix_array(const uint32_t *v, int32_t *out, uint8_t *flag, size_t n);
-void zml_plan_array(const uint32_t *z, uint32_t *out, size_t n);
-"""
 
 HEADERS = ["zipml_fp.h", "zipml_engine.h"]
 
@@ -60,6 +50,11 @@ void zml_smp2fix_array(const uint32_t *v, int32_t *out, uint8_t *flag, size_t n)
 void zml_plan_array(const uint32_t *z, uint32_t *out, size_t n)
 { for (size_t i = 0; i < n; i++) out[i] = zml_plan(z[i]); }
 """
+
+
+# their declarations, read from the definitions above
+ARRAY_CDEF = "".join(f"{proto};\n" for proto in
+                     re.findall(r"^void zml_\w+_array\([^)]*\)", ARRAY_SRC, flags=re.M))
 
 
 def _compile_args() -> list[str]:
