@@ -11,6 +11,7 @@
  */
 #include "zipml_engine.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,7 @@ const char *zml_api_error_text(int code)
     case ZML_API_MODEL_INIT: return "model_init is shorter than num_features";
     case ZML_API_MODELS_LENGTH: return "models is shorter than num_epochs * num_features";
     case ZML_API_NO_MEMORY: return "working memory could not be allocated";
+    case ZML_API_LOSS_LENGTH: return "epoch_loss is shorter than num_epochs";
     default: return "unknown API error";
     }
 }
@@ -1099,9 +1101,46 @@ static inline void prefetch_words(const uint64_t *w, uint64_t words)
 #endif
 }
 
+/* The loss of one sample at the margin z = acc 2^-frac the engine computed for it (binary64;
+ * ENGINE.md section 10): y' is +1/-1 (L2-SVM, logistic) or the label (least squares). */
+static double sample_loss(uint32_t loss, double z, uint32_t ybits, double cp, double cn)
+{
+    float yf;
+    memcpy(&yf, &ybits, 4);
+    const double y = yf;
+    switch (loss) {
+    case ZML_LOSS_SVM: {
+        const double m = 1.0 - y * z;
+        return m > 0.0 ? 0.5 * (y > 0.0 ? cp : cn) * m * m : 0.0;
+    }
+    case ZML_LOSS_LINREG:
+        return 0.5 * (z - y) * (z - y);
+    default: { /* log(1 + exp(-t)), t = y z, without overflow */
+        const double t = y * z;
+        return (t < 0.0 ? -t : 0.0) + log1p(exp(t < 0.0 ? t : -t));
+    }
+    }
+}
+
+static double f32_value(uint32_t bits)
+{
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
             uint32_t num_buffers, const int32_t *model_init, size_t model_init_len,
             int32_t *models, size_t models_len, zml_status *status)
+{
+    return zml_run_loss(cfg, stream, stream_words, num_buffers, model_init, model_init_len,
+                        models, models_len, NULL, 0, status);
+}
+
+int zml_run_loss(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
+                 uint32_t num_buffers, const int32_t *model_init, size_t model_init_len,
+                 int32_t *models, size_t models_len, double *epoch_loss, size_t loss_len,
+                 zml_status *status)
 {
     int rc = zml_check_setup(cfg);
     if (rc != ZML_API_OK)
@@ -1138,6 +1177,8 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
         return ZML_API_MODELS_LENGTH;
     if (keep && model_init && (uint64_t)model_init_len < d)
         return ZML_API_MODEL_INIT;
+    if (epoch_loss && (uint64_t)loss_len < E)
+        return ZML_API_LOSS_LENGTH;
 
     /* Ring of pending samples: sample m lives in slot m % slots until its update, which is
      * fused with the dot product of sample m + S_d + 1: both must be held at once. */
@@ -1177,6 +1218,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
     c.binval = cfg->binarize_value;
     c.gamma = cfg->step_size;
     uint32_t sat = 0, samples = 0, err = ZML_ERR_NONE, info = 0;
+    const double lcp = f32_value(cfg->cost_pos), lcn = f32_value(cfg->cost_neg);
 
     for (uint32_t e = 0; e < E && err == ZML_ERR_NONE; e++) {
         if (e > 0)
@@ -1187,6 +1229,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
 
         /* slot = m % slots; next_k = (m - S_d - 1) % slots once m > S_d (counters, no division) */
         uint32_t slot = 0, next_k = 0;
+        double lsum = 0.0;
         for (uint32_t m = 0; m < n; m++) {
             /* Section 6, sequential form: the update of sample k = m - S_d - 1 is applied after
              * the dot product of sample m - 1, i.e. before that of m (here fused with it). */
@@ -1261,9 +1304,13 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
                 ringS[slot] = zml_flt2fix(scalar_step(&c, zml_fix2flt(acc, frac), y), &s_sat);
                 sat |= (uint32_t)s_sat;
             }
+            if (epoch_loss)
+                lsum += sample_loss(c.loss, (double)acc * ldexp(1.0, -(int)frac), y, lcp, lcn);
             samples++;
             slot = slot + 1 == slots ? 0 : slot + 1;
         }
+        if (epoch_loss && err == ZML_ERR_NONE)
+            epoch_loss[e] = lsum;
         if (err != ZML_ERR_NONE)
             break; /* the model is undefined now; no frame of this epoch is recorded */
         /* the updates not yet applied, in order: samples max(0, n - S_d - 1) .. n - 1 (the

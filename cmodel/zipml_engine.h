@@ -62,6 +62,7 @@ typedef struct {
 #define ZML_API_MODEL_INIT (-6)      /* model_init shorter than num_features */
 #define ZML_API_MODELS_LENGTH (-7)   /* models shorter than num_epochs * num_features */
 #define ZML_API_NO_MEMORY (-8)       /* working memory could not be allocated */
+#define ZML_API_LOSS_LENGTH (-9)     /* epoch_loss shorter than num_epochs */
 
 /* Check the build parameters (bits, max_dim): ZML_API_OK or a ZML_API_* code. */
 int zml_check_setup(const zml_config *cfg);
@@ -94,6 +95,16 @@ uint64_t zml_epoch_words(const zml_config *cfg);
 int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
             uint32_t num_buffers, const int32_t *model_init, size_t model_init_len,
             int32_t *models, size_t models_len, zml_status *status);
+
+/* zml_run, and the progressive training loss of every completed epoch (ENGINE.md section 10):
+ * epoch_loss[e] = the sum over the samples of epoch e of the loss at the margin the engine
+ * computed for the sample (before its own update), in binary64 (epoch_loss_len >= num_epochs;
+ * epoch_loss NULL: not computed, as zml_run). An extension of the C engine: the RTL has no
+ * such register. */
+int zml_run_loss(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
+                 uint32_t num_buffers, const int32_t *model_init, size_t model_init_len,
+                 int32_t *models, size_t models_len, double *epoch_loss, size_t loss_len,
+                 zml_status *status);
 
 /* Text of a ZML_API_* code. */
 const char *zml_api_error_text(int code);

@@ -15,9 +15,9 @@ from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent.parent
 CMODEL = ROOT / "cmodel"
-SOURCES = ["zipml_fp.c", "zipml_engine.c"]
+SOURCES = ["zipml_fp.c", "zipml_engine.c", "zipml_prep.c"]
 
-HEADERS = ["zipml_fp.h", "zipml_engine.h"]
+HEADERS = ["zipml_fp.h", "zipml_engine.h", "zipml_prep.h"]
 
 # loaded by path: setuptools runs this file on its own, before the package exists
 _spec = importlib.util.spec_from_file_location("_zipml_cdef", Path(__file__).with_name("_cdef.py"))
@@ -34,6 +34,7 @@ def engine_cdef() -> str:
 ARRAY_SRC = r"""
 #include "zipml_fp.h"
 #include "zipml_engine.h"
+#include "zipml_prep.h"
 
 void zml_fadd_array(const uint32_t *a, const uint32_t *b, uint32_t *out, size_t n)
 { for (size_t i = 0; i < n; i++) out[i] = zml_fadd(a[i], b[i]); }
@@ -58,7 +59,8 @@ ARRAY_CDEF = "".join(f"{proto};\n" for proto in
 
 
 def _compile_args() -> list[str]:
-    args = ["-O3", "-std=c99", "-Wall"]
+    # -ffp-contract=off: zipml_prep.c must round every binary64 operation as numpy does
+    args = ["-O3", "-std=c99", "-Wall", "-ffp-contract=off"]
     if os.environ.get("ZIPML_CFLAGS"):
         args += os.environ["ZIPML_CFLAGS"].split()
     return args

@@ -235,8 +235,9 @@ def run_engine(cfg: EngineConfig, stream, *, model_init=None, max_dim: int = spe
     Returns
     -------
     EngineResult
-        Models after every completed epoch, error code and ERROR_INFO, SAT, staleness and
-        SAMPLE_COUNT. Configuration and data errors are reported here, not raised (use
+        Models after every completed epoch, error code and ERROR_INFO, SAT, staleness,
+        SAMPLE_COUNT and ``loss_sum``, the progressive training loss of every completed epoch
+        (ENGINE.md section 10). Configuration and data errors are reported here, not raised (use
         ``result.raise_for_error()``); the C engine has no stream framing, so the tlast errors
         never occur. ``extra["epoch_count"]`` is EPOCH_COUNT.
 
@@ -284,8 +285,10 @@ def run_engine(cfg: EngineConfig, stream, *, model_init=None, max_dim: int = spe
             init = _ptr("int32_t *", mi)
             init_len = d
     models = np.zeros((E, d), np.int32)
-    rc = lib.zml_run(c, _ptr("uint64_t *", stream), stream.size, nbuf, init, init_len,
-                     _ptr("int32_t *", models), models.size, st)
+    loss = np.zeros(E, np.float64)
+    rc = lib.zml_run_loss(c, _ptr("uint64_t *", stream), stream.size, nbuf, init, init_len,
+                          _ptr("int32_t *", models), models.size, _ptr("double *", loss), E,
+                          st)
     if rc:
         msg = ffi.string(lib.zml_api_error_text(rc)).decode()
         if rc == lib.ZML_API_NO_MEMORY:
@@ -295,4 +298,4 @@ def run_engine(cfg: EngineConfig, stream, *, model_init=None, max_dim: int = spe
     return EngineResult(models=models[:done].copy() if done < E else models,
                         error=int(st.error), error_info=int(st.error_info), sat=bool(st.sat),
                         staleness=int(st.staleness), samples=int(st.sample_count),
-                        extra={"epoch_count": done})
+                        loss_sum=loss[:done].copy(), extra={"epoch_count": done})

@@ -220,6 +220,10 @@ class EngineResult:
         SAMPLE_COUNT at the end of the run.
     cycles, words : int or None
         CYCLES and WORDS counters (hardware and simulation only).
+    loss_sum : ndarray of float64, shape (epochs_done,), or None
+        Progressive training loss of every completed epoch: the sum over the epoch's samples
+        of each sample's loss at the margin the engine computed for it (ENGINE.md section 10).
+        The C engine only (the RTL has no such counter): None from the other backends.
     """
 
     models: np.ndarray
@@ -230,6 +234,7 @@ class EngineResult:
     samples: int = 0
     cycles: int | None = None
     words: int | None = None
+    loss_sum: np.ndarray | None = None
     extra: dict = dc_field(default_factory=dict)
 
     @property
