@@ -9,6 +9,12 @@
  */
 #include "zipml_prep.h"
 
+/* No floating-point exception is ever looked at here, so comparisons and selects may be
+ * evaluated speculatively: this lets gcc vectorise the clipping loops (rounding unchanged). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -275,19 +281,54 @@ int zml_normalize_rows(const zml_matrix *X, uint64_t r0, uint64_t r1, const zml_
 
 static uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-/* Codes of one sample (zipml.quantize.quantize on a row). Returns the first column out of
- * range + 1, or 0. */
-ZML_PREP_HOT static uint64_t quantize_row(const float *a, uint64_t d, uint32_t L, int sgn,
-                                          int stochastic, double tol, const double *u,
+/* Level positions and codes (zipml.quantize.quantize on a row), in vectorisable loops:
+ * pos = (x L + off) sc is x L (off = 0, sc = 1, both exact) or (x L + L) / 2 (signed). */
+ZML_PREP_HOT static void codes_nearest(const float *a, uint64_t d, double lo, double Ld,
+                                       double off, double sc, uint8_t *codes)
+{
+    for (uint64_t j = 0; j < d; j++) {
+        double x = a[j];
+        x = x < lo ? lo : x;
+        x = x > 1.0 ? 1.0 : x;
+        const double pos = (x * Ld + off) * sc;
+        /* round half to even: 0 <= pos <= 128, so adding 2^52 leaves no fraction bits and
+         * the addition itself rounds to nearest even (exact arithmetic otherwise) */
+        codes[j] = (uint8_t)(int32_t)((pos + 0x1p52) - 0x1p52);
+    }
+}
+
+ZML_PREP_HOT static void codes_stochastic(const float *a, uint64_t d, double lo, double Ld,
+                                          double off, double sc, const double *u,
                                           uint8_t *codes)
 {
-    const double lo = sgn ? -1.0 : 0.0, Ld = (double)L;
+    for (uint64_t j = 0; j < d; j++) {
+        double x = a[j];
+        x = x < lo ? lo : x;
+        x = x > 1.0 ? 1.0 : x;
+        const double pos = (x * Ld + off) * sc;
+        double k = (pos + 0x1p52) - 0x1p52; /* nearest; floor(pos) is k or k - 1 */
+        k -= k > pos ? 1.0 : 0.0;
+        k += u[j] < pos - k ? 1.0 : 0.0;
+        codes[j] = (uint8_t)(int32_t)k;
+    }
+}
+
+ZML_PREP_HOT static int out_of_range(const float *a, uint64_t d, double lo, double hi)
+{
     int bad = 0;
     for (uint64_t j = 0; j < d; j++) {
         const double v = a[j];
-        bad |= !(v >= lo - tol) | !(v <= 1.0 + tol);
+        bad |= !(v >= lo) | !(v <= hi);
     }
-    if (bad) {
+    return bad;
+}
+
+/* Codes of one sample. Returns the first column out of range + 1, or 0. */
+static uint64_t quantize_row(const float *a, uint64_t d, uint32_t L, int sgn, int stochastic,
+                             double tol, const double *u, uint8_t *codes, int check)
+{
+    const double lo = sgn ? -1.0 : 0.0, Ld = (double)L;
+    if (check && out_of_range(a, d, lo - tol, 1.0 + tol)) {
         for (uint64_t j = 0; j < d; j++) {
             const double v = a[j];
             if (!(v >= lo - tol) || !(v <= 1.0 + tol))
@@ -299,41 +340,40 @@ ZML_PREP_HOT static uint64_t quantize_row(const float *a, uint64_t d, uint32_t L
             codes[j] = (uint8_t)(a[j] > 0.0f);
         return 0;
     }
-    for (uint64_t j = 0; j < d; j++) {
-        double x = a[j];
-        x = x < lo ? lo : x;
-        x = x > 1.0 ? 1.0 : x;
-        double pos = sgn ? (x * Ld + Ld) * 0.5 : x * Ld;
-        double k;
-        if (stochastic) {
-            k = floor(pos);
-            k += u[j] < pos - k ? 1.0 : 0.0;
-        } else {
-            k = nearbyint(pos); /* half to even in the default rounding mode */
-        }
-        codes[j] = (uint8_t)k;
-    }
+    const double off = sgn ? Ld : 0.0, sc = sgn ? 0.5 : 1.0;
+    if (stochastic)
+        codes_stochastic(a, d, lo, Ld, off, sc, u, codes);
+    else
+        codes_nearest(a, d, lo, Ld, off, sc, codes);
     return 0;
 }
 
-static void pack_codes(const uint8_t *codes, uint64_t D, uint32_t bits, uint64_t *w)
+/* Codes (D * 64 / bits of them, zero beyond d) into D little-endian words: 8 / bits codes per
+ * byte, lowest lane in the lowest bits. */
+ZML_PREP_HOT static void pack_codes(const uint8_t *codes, uint64_t D, uint32_t bits,
+                                    uint64_t *w)
 {
-    const uint32_t V = 64u / bits;
-    if (bits == 8) { /* little-endian bytes are the lanes */
-        for (uint64_t t = 0; t < D; t++) {
-            uint64_t v = 0;
-            for (uint32_t l = 0; l < 8; l++)
-                v |= (uint64_t)codes[t * 8 + l] << (8 * l);
-            w[t] = v;
+    const uint64_t nbytes = D * 8;
+    uint8_t *out = (uint8_t *)w; /* little-endian hosts only (x86-64, ARM) */
+    switch (bits) {
+    case 8:
+        memcpy(out, codes, (size_t)nbytes);
+        break;
+    case 4:
+        for (uint64_t b = 0; b < nbytes; b++)
+            out[b] = (uint8_t)(codes[2 * b] | (codes[2 * b + 1] << 4));
+        break;
+    case 2:
+        for (uint64_t b = 0; b < nbytes; b++)
+            out[b] = (uint8_t)(codes[4 * b] | (codes[4 * b + 1] << 2) | (codes[4 * b + 2] << 4)
+                               | (codes[4 * b + 3] << 6));
+        break;
+    default:
+        for (uint64_t b = 0; b < nbytes; b++) {
+            const uint8_t *c = codes + 8 * b;
+            out[b] = (uint8_t)(c[0] | (c[1] << 1) | (c[2] << 2) | (c[3] << 3) | (c[4] << 4)
+                               | (c[5] << 5) | (c[6] << 6) | (c[7] << 7));
         }
-        return;
-    }
-    for (uint64_t t = 0; t < D; t++) {
-        uint64_t v = 0;
-        const uint8_t *c = codes + t * V;
-        for (uint32_t l = 0; l < V; l++)
-            v |= (uint64_t)c[l] << (bits * l);
-        w[t] = v;
     }
 }
 
@@ -344,12 +384,18 @@ static uint32_t f32_bits(float f)
     return b;
 }
 
+/* ||a||^2 in binary64, 8 partial sums (independent chains, vectorised) */
 ZML_PREP_HOT static double sum_squares(const float *a, uint64_t d)
 {
+    double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    uint64_t j = 0;
+    for (; j + 8 <= d; j += 8)
+        for (int l = 0; l < 8; l++)
+            p[l] += (double)a[j + l] * (double)a[j + l];
     double s = 0.0;
-    for (uint64_t j = 0; j < d; j++)
+    for (; j < d; j++)
         s += (double)a[j] * (double)a[j];
-    return s;
+    return s + ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
 }
 
 int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, uint64_t r0,
@@ -396,6 +442,9 @@ int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, 
     }
     int rc = ZML_PREP_OK;
     double ss = 0.0;
+    /* normalised values lie in [0, 1] or [-1, 1] by construction: the range check of the codes
+     * is needed only for data taken as they are (or [-1, 1] data for unsigned codes) */
+    const int check = norm->mode == ZML_PREP_NORM_NONE || (norm->to_min1_1 && !sgn);
     for (uint64_t i = r0; i < r1; i++) {
         const uint64_t src = order ? (uint64_t)order[i] : i;
         if (src >= X->rows) {
@@ -412,10 +461,8 @@ int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, 
         if (sumsq)
             ss += sum_squares(a, d);
         if (bits == 0) {
-            int bad = 0;
-            for (uint64_t j = 0; j < d; j++)
-                bad |= !(a[j] >= -256.0f) | !(a[j] < 256.0f);
-            if (bad) {
+            /* largest float below 256; normalised values are in [-1, 1] */
+            if (norm->mode == ZML_PREP_NORM_NONE && out_of_range(a, d, -256.0, 0x1.fffffep+7)) {
                 for (uint64_t j = 0; j < d; j++)
                     if (!(a[j] >= -256.0f && a[j] < 256.0f)) {
                         const uint64_t col = norm->add_bias ? j - 1 : j;
@@ -425,14 +472,14 @@ int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, 
                     }
                 break;
             }
-            for (uint64_t t = 0; t < D; t++) /* a[d..] is zero: the padding */
-                w[t] = (uint64_t)f32_bits(a[2 * t]) | ((uint64_t)f32_bits(a[2 * t + 1]) << 32);
+            memcpy(w, a, (size_t)D * 8); /* little-endian: float 2t in bits 31..0 of word t;
+                                           * a[d..] is zero: the padding */
         } else {
             const double *ui = stochastic ? u + (i - r0) * d : NULL;
-            uint64_t badj = quantize_row(a, d, L, (int)sgn, stochastic, tol, ui, codes);
+            uint64_t badj = quantize_row(a, d, L, (int)sgn, stochastic, tol, ui, codes, check);
             if (!badj && ds) {
                 pack_codes(codes, D, bits, w);
-                badj = quantize_row(a, d, L, (int)sgn, 1, tol, u_b + (i - r0) * d, codes);
+                badj = quantize_row(a, d, L, (int)sgn, 1, tol, u_b + (i - r0) * d, codes, 0);
                 if (!badj)
                     pack_codes(codes, D, bits, w + D);
             } else if (!badj) {
