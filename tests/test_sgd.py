@@ -185,10 +185,10 @@ def test_regularize_reaches_engine_and_warns():
 
 # --------------------------------------------------------------------------- buffers
 def test_one_pack_for_all_classes_and_epochs(monkeypatch):
-    from zipml import pack
+    from zipml import prep
     calls = []
-    real = pack.pack
-    monkeypatch.setattr(pack, "pack", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = prep.pack_samples
+    monkeypatch.setattr(prep, "pack_samples", lambda *a, **k: calls.append(1) or real(*a, **k))
     X, y = load_digits(return_X_y=True)
     Z = cpu(bits=2)
     Z.set_data(X[:300], y[:300])

@@ -243,7 +243,6 @@ class ZipML_SGD:
 
     def set_data(self, X, y):
         """Use arrays instead of a file: ``X`` (n, features) without bias, ``y`` (n,)."""
-        from . import data
         X = np.asarray(X)
         y = np.asarray(y, dtype=np.float64)
         if X.ndim != 2:
@@ -252,16 +251,23 @@ class ZipML_SGD:
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
         if X.shape[0] == 0:
             raise ValueError("no samples")
-        bad = ~np.isfinite(X)
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise ValueError(f"X contains {X[i, j]} at sample {i}, feature {j}")
+        from . import prep
+        try:      # one C pass over X: NaN, infinities, float64 beyond float32
+            prep.minmax(X, "c")
+        except prep.PrepError as e:
+            if e.kind == "nonfinite":
+                raise ValueError(f"X contains {e.value} at sample {e.row}, feature "
+                                 f"{e.col}") from None
+            raise ValueError(f"X[{e.row}, {e.col}] = {e.value!r} is outside the float32 "
+                             f"range (the engine's data are float32)") from None
         bad = ~np.isfinite(y)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"y contains {y[i]} at sample {i}")
-        self.a = np.ascontiguousarray(data.add_bias(np.asarray(X, dtype=np.float32)),
-                                      dtype=np.float32)
+        a = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float32)
+        a[:, 0] = 1.0                   # the bias column
+        a[:, 1:] = X                    # one converting copy, no temporaries
+        self.a = a
         self.b = y.copy()
         self.num_samples, self.num_features = self.a.shape
         self.binarized_b = None
@@ -279,21 +285,60 @@ class ZipML_SGD:
         self._stream_key = None
 
     def _need_data(self):
-        if self.a is None:
+        if self.b is None:
             raise RuntimeError("no data: call load_libsvm_data(path, num_samples, "
                                "num_features) (or set_data(X, y)) first")
+
+    def _need_float_data(self, what):
+        self._need_data()
+        if self.a is None:
+            raise RuntimeError(f"{what} needs the float data a; this object holds a packed "
+                               f"stream only (set_packed): call set_data(X, y) instead")
+
+    def set_packed(self, stream, y, num_features, *, bits, signed, double_sampling=False):
+        """Use a stream packed elsewhere (e.g. by :func:`zipml.prep.pack_samples`) instead of
+        float data: ``stream`` holds ``len(y)`` samples of ``num_features`` values (bias
+        included) at precision ``bits``, ``y`` their labels (float64, as in the label words).
+        The float data ``a`` is then None: losses and accuracy use the packed values."""
+        from . import pack
+        spec.check_bits(bits)
+        y = np.asarray(y, dtype=np.float64)
+        n, d = int(y.shape[0]), int(num_features)
+        words = pack.stream_words(bits, n, d, double_sampling=bool(double_sampling))
+        stream = np.asarray(stream)
+        if stream.dtype != np.uint64 or stream.shape != (words,):
+            raise ValueError(f"stream must be uint64 of shape ({words},) for {n} samples of "
+                             f"{d} values at bits={bits}, got {stream.dtype} {stream.shape}")
+        self.a = None
+        self.b = y
+        self.num_samples, self.num_features = n, d
+        self.binarized_b = None
+        self.binarize_value = None
+        self.a_to_min1_1 = bool(signed)
+        self.a_normalization = None
+        self.b_normalization = None
+        self.quantization_bits = int(bits)
+        self.redraw = False
+        self.double_sampling = bool(double_sampling)
+        self._invalidate_codes()
+        self._stream, self._stream_key = stream, (int(bits), None)
+        return self
 
     def a_normalize(self, to_min1_1, row_or_column):
         """Scale the features (not the bias) per row ``'r'`` or column ``'c'`` to [0, 1], or
         to [-1, 1] when ``to_min1_1`` is true. Constant rows/columns are left unchanged."""
-        from . import data
-        self._need_data()
+        from . import data, prep
+        self._need_float_data("a_normalize")
         if row_or_column not in ("r", "c"):
             raise ValueError(f"row_or_column must be 'r' or 'c', got {row_or_column!r}")
-        Xn, stats = data.normalize(self.a[:, 1:], to_min1_1=_flag(to_min1_1),
-                                   axis=row_or_column)
-        self.a[:, 1:] = Xn
-        self.a_to_min1_1 = _flag(to_min1_1)
+        m11 = _flag(to_min1_1)
+        feats = self.a[:, 1:]
+        # in place, one C pass after the statistics (zipml.data.normalize's arithmetic)
+        lo, hi = prep.minmax(feats, row_or_column, name="a")
+        stats = data.NormStats(row_or_column, lo, hi, m11)
+        prep.normalize_rows(feats, prep.Norm(row_or_column, lo, hi, m11, add_bias=False),
+                            out=feats, name="a")
+        self.a_to_min1_1 = m11
         self.a_normalization = stats
         self._invalidate_codes()
 
@@ -356,9 +401,14 @@ class ZipML_SGD:
         self.redraw = bool(redraw)
         self.double_sampling = bool(double_sampling)
         self._invalidate_codes()
+        if self.a is None and self.b is not None:
+            (self.quantization_bits, self.rounding, self.seed, self.redraw,
+             self.double_sampling) = state
+            raise RuntimeError("a_quantize needs the float data a; this object holds a packed "
+                               "stream only (set_packed)")
         if self.a is not None:
             try:
-                self._ensure_codes()
+                self._check_range()
             except Exception:       # bad data: leave the object as it was
                 (self.quantization_bits, self.rounding, self.seed, self.redraw,
                  self.double_sampling) = state
@@ -376,13 +426,19 @@ class ZipML_SGD:
 
     def _check_range(self):
         """The data must fit the precision: [0,1] / [-1,1] for Qb, Q8.23 for Q0."""
+        from . import prep
         a = self.a
+        lo_a, hi_a = prep.minmax(a, "c", name="a")    # one C pass; numpy only to locate
         if self.quantization_bits == 0:
             lim = 2.0 ** (31 - spec.MODEL_FRAC_BITS)
+            if lo_a.min() > -lim and hi_a.max() < lim:
+                return
             bad = np.abs(a) >= lim
             what = f"outside the Q8.23 range (-{lim:g}, {lim:g})"
         else:
             lo = -1.0 if self._signed() else 0.0
+            if lo_a.min() >= lo and hi_a.max() <= 1.0:
+                return
             bad = (a < lo) | (a > 1.0)
             what = f"outside [{lo:g}, 1] (the range of {self.quantization_bits}-bit levels)"
         if bad.any():
@@ -390,26 +446,19 @@ class ZipML_SGD:
             raise ValueError(f"data value {float(a[i, j])!r} at sample {i}, feature column {j} is "
                              f"{what}: call a_normalize(to_min1_1, 'r'|'c') first")
 
-    def _quantize_once(self, seed):
-        from . import quantize
-        bits, signed = self.quantization_bits, self._signed()
-        if self.double_sampling:
-            return quantize.double_sample(self.a, bits, signed, seed)
-        return quantize.quantize(self.a, bits, signed=signed, rounding=self.rounding,
-                                 seed=seed), None
-
-    def _ensure_codes(self):
-        self._need_data()
-        self._check_range()
-        if self.quantization_bits > 0 and self._codes is None and not self.redraw:
-            self._codes = self._quantize_once(self.seed)
-
-    def _labels_f32(self) -> np.ndarray:
-        y = self.b.astype(np.float32)
-        if not np.all(np.isfinite(y)):
-            i = int(np.flatnonzero(~np.isfinite(y))[0])
-            raise ValueError(f"label {self.b[i]!r} of sample {i} does not fit float32")
-        return y
+    def _pack_into(self, out, seed):
+        """Quantize (seeded) and pack ``a`` into ``out`` in one C pass (zipml.prep)."""
+        from . import prep
+        try:
+            prep.pack_samples(self.a, self.b, self.quantization_bits,
+                              norm=prep.Norm("none", add_bias=False), signed=self._signed(),
+                              rounding=self.rounding, seed=seed,
+                              double_sampling=self.double_sampling, out=out, name="a")
+        except prep.PrepError as e:
+            if e.kind == "label":
+                raise ValueError(f"label {self.b[e.row]!r} of sample {e.row} does not fit "
+                                 f"float32") from None
+            raise
 
     def _build_stream(self, num_epochs: int) -> np.ndarray:
         """The DMA buffer(s): 1-D (one epoch, reused) or 2-D (a new draw per epoch)."""
@@ -418,21 +467,18 @@ class ZipML_SGD:
         key = (bits, num_epochs if self.redraw else None)
         if self._stream is not None and self._stream_key == key:
             return self._stream          # data, labels and precision unchanged since packing
-        self._ensure_codes()
-        y = self._labels_f32()
+        self._need_float_data("packing")
+        self._check_range()
         n, d = self.a.shape
-        if bits == 0:
-            stream = pack.pack(self.a, y, 0)
-        elif not self.redraw:
-            ca, cb = self._codes
-            stream = pack.pack(ca, y, bits, data_b=cb)
+        words = pack.stream_words(bits, n, d, double_sampling=self.double_sampling)
+        if not self.redraw:
+            stream = np.empty(words, dtype=np.uint64)
+            self._pack_into(stream, self.seed)
         else:
-            words = pack.stream_words(bits, n, d, double_sampling=self.double_sampling)
             stream = np.empty((num_epochs, words), dtype=np.uint64)
             seeds = np.random.SeedSequence(self.seed).generate_state(num_epochs)
             for e in range(num_epochs):
-                ca, cb = self._quantize_once(int(seeds[e]))
-                pack.pack(ca, y, bits, data_b=cb, out=stream[e])
+                self._pack_into(stream[e], int(seeds[e]))
         self._stream, self._stream_key = stream, key
         return stream
 
@@ -454,8 +500,9 @@ class ZipML_SGD:
                              f"call b_binarize(value) and use_binarized=1")
         return self.b
 
-    def _run(self, loss, num_epochs, step_size, cost_pos=1.0, cost_neg=1.0, regularize=0.0,
-             use_binarized=0, binarize_value=None, callback=None):
+    def _engine_setup(self, loss, num_epochs, step_size, cost_pos=1.0, cost_neg=1.0,
+                      regularize=0.0, use_binarized=0, binarize_value=None, stacklevel=4):
+        """Check the parameters, pack the stream if needed: (backend, EngineConfig, stream)."""
         self._need_data()
         num_epochs = _check_epochs(num_epochs)
         _check_positive("step_size", step_size)
@@ -466,7 +513,7 @@ class ZipML_SGD:
             warnings.warn(f"regularize={regularize!r} with step_size={step_size!r} maps to "
                           f"REG_SHIFT={shift}, i.e. lambda={effective:.6g} "
                           f"(step_size*lambda must be 2^-r, r in 1..31)", UserWarning,
-                          stacklevel=3)
+                          stacklevel=stacklevel)
         binarize = loss != "linreg" and _flag(use_binarized)
         self._labels_for(loss, use_binarized)          # label check before any work
         if binarize_value is None:
@@ -484,6 +531,13 @@ class ZipML_SGD:
             binarize_value=float(binarize_value), delay=self.delay,
             double_sampling=self.double_sampling and self.quantization_bits > 0)
         cfg.validate(max_dim=backend.max_dim, fifo_words=backend.fifo_words)
+        return backend, cfg, stream
+
+    def _run(self, loss, num_epochs, step_size, cost_pos=1.0, cost_neg=1.0, regularize=0.0,
+             use_binarized=0, binarize_value=None, callback=None):
+        backend, cfg, stream = self._engine_setup(loss, num_epochs, step_size, cost_pos,
+                                                  cost_neg, regularize, use_binarized,
+                                                  binarize_value)
         self.bytes_per_epoch = cfg.epoch_words * 8
         where = f"{backend.name} engine"
         if callback is None:
@@ -596,8 +650,20 @@ class ZipML_SGD:
             raise ValueError(f"{name} must have shape ({self.num_features},), got {x.shape}")
         return x
 
+    def _dots_k(self, xs):
+        """(n, k) dot products of the samples with the models ``xs`` (k, d), binary64 in C:
+        of the float data ``a``, or of the packed values when only a stream is held."""
+        from . import prep
+        xs = np.atleast_2d(np.asarray(xs, dtype=np.float64))
+        if self.a is not None:
+            return prep.dot_rows(self.a, xs, prep.Norm("none", add_bias=False), name="a")
+        stream = self._stream if self._stream.ndim == 1 else self._stream[-1]
+        return prep.dot_stream(stream, self.num_samples, self.num_features,
+                               self.quantization_bits, xs, signed=self._signed(),
+                               double_sampling=self.double_sampling)[0]
+
     def _dots(self, x):
-        return self.a.astype(np.float64) @ x
+        return self._dots_k(x)[:, 0]
 
     def calculate_L2SVM_loss(self, x, cost_pos, cost_neg, regularize, use_binarized):
         """``sum_i c_{y_i}/2 * max(0, 1 - y_i a_i.x)^2 + regularize/2 * ||x||^2`` (float64)."""
@@ -639,5 +705,5 @@ class ZipML_SGD:
         if xs.ndim != 2 or xs.shape[0] != self.num_features or xs.shape[1] != classes.size:
             raise ValueError(f"xs must have shape ({self.num_features}, {classes.size}) "
                              f"(features x classes), got {xs.shape}")
-        pred = classes[np.argmax(self.a.astype(np.float64) @ xs, axis=1)]
+        pred = classes[np.argmax(self._dots_k(xs.T), axis=1)]
         return int(np.sum(pred == self.b))
