@@ -14,6 +14,7 @@ the *normalised* features: ``decision_function(X) = normalize(X) @ coef_.T + int
 from __future__ import annotations
 
 import numbers
+import time
 import warnings
 
 import numpy as np
@@ -40,6 +41,33 @@ __all__ = ["ZipMLClassifier", "ZipMLRegressor", "auto_step_size"]
 
 def _sigmoid(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _effective_jobs(n_jobs, tasks: int) -> int:
+    """scikit-learn's n_jobs convention: None = 1, -1 = all cores, -2 = all but one, ..."""
+    import os
+    if n_jobs is None:
+        return 1
+    cpus = os.cpu_count() or 1
+    jobs = n_jobs if n_jobs > 0 else max(1, cpus + 1 + n_jobs)
+    return max(1, min(jobs, tasks))
+
+
+class _Timer:
+    """Wall time per phase of a fit: ``fit_times_`` (seconds)."""
+
+    def __init__(self):
+        self.t0 = self.last = time.perf_counter()
+        self.times = {}
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.times[name] = self.times.get(name, 0.0) + (now - self.last)
+        self.last = now
+
+    def done(self):
+        self.times["total"] = time.perf_counter() - self.t0
+        return dict(self.times)
 
 
 class _ZipMLBase(BaseEstimator):
@@ -78,73 +106,166 @@ class _ZipMLBase(BaseEstimator):
         if isinstance(self.delay, bool) or not isinstance(self.delay, numbers.Integral) \
                 or self.delay < 1:
             bad("delay", "an integer >= 1")
+        n_jobs = getattr(self, "n_jobs", None)
+        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(
+                n_jobs, numbers.Integral) or n_jobs == 0):
+            bad("n_jobs", "None or a non-zero integer")
         if self.double_sampling and (self.bits == 0 or self.rounding != "stochastic"):
             raise ValueError(f"{type(self).__name__}: double_sampling needs bits > 0 and "
                              f"rounding='stochastic'")
 
-    # ------------------------------------------------------------------ normalisation
-    def _fit_normalize(self, X):
-        from . import data
-        X = np.asarray(X, dtype=np.float32)
-        if self.normalize in ("c", "r"):
-            Xn, stats = data.normalize(X, to_min1_1=bool(self.to_min1_1), axis=self.normalize)
-            self.normalization_ = stats if self.normalize == "c" else None
-            return np.asarray(Xn, dtype=np.float32)
-        self.normalization_ = None
-        return X
-
-    def _transform(self, X):
-        from . import data
-        X = np.asarray(X, dtype=np.float32)
+    # ------------------------------------------------------------------ data path
+    def _norm(self, X):
+        """The normalisation fitted on ``X`` (one C pass for column statistics) and
+        MODE.SIGNED; sets ``normalization_``."""
+        from . import data, prep
+        m11 = bool(self.to_min1_1)
         if self.normalize == "c":
-            Xn, _ = data.normalize(X, to_min1_1=bool(self.to_min1_1), axis="c",
-                                   stats=self.normalization_)
-            return np.asarray(Xn, dtype=np.float64)
+            lo, hi = self._checked(prep.minmax, X, "c")
+            self.normalization_ = data.NormStats("c", lo, hi, m11)
+            return prep.Norm("c", lo, hi, m11, add_bias=True), m11
+        self.normalization_ = None
         if self.normalize == "r":
-            Xn, _ = data.normalize(X, to_min1_1=bool(self.to_min1_1), axis="r")
-            return np.asarray(Xn, dtype=np.float64)
-        return X.astype(np.float64)
+            return prep.Norm("r", None, None, m11, add_bias=True), m11
+        # as they are: the codes are signed when the data have negative values
+        lo, _ = self._checked(prep.minmax, X, "c")
+        return prep.Norm("none", add_bias=True), bool(lo.size and lo.min() < 0)
 
-    # ------------------------------------------------------------------ training
-    def _trainer(self, Xn, labels, rng):
-        """A ZipML_SGD holding the (shuffled, normalised, quantized) training data."""
+    def _norm_for(self, X):
+        """The fitted normalisation for new data (prediction)."""
+        from . import prep
+        m11 = bool(self.to_min1_1)
+        if self.normalize == "c":
+            st = self.normalization_
+            return prep.Norm("c", st.lo, st.hi, m11, add_bias=True)
+        if self.normalize == "r":
+            return prep.Norm("r", None, None, m11, add_bias=True)
+        return prep.Norm("none", add_bias=True)
+
+    def _checked(self, fn, *args, **kw):
+        """Call a zipml.prep function; its errors name the estimator and say what to do."""
+        from . import prep
+        try:
+            return fn(*args, **kw)
+        except prep.PrepError as e:
+            hint = ""
+            if e.kind == "q0_range":
+                hint = "; scale the features (normalize='c' or 'r')"
+            elif e.kind == "qb_range":
+                hint = "; use normalize='c' or 'r' (the quantized precisions need [0, 1] or " \
+                       "[-1, 1])"
+            raise ValueError(f"{type(self).__name__}: {e}{hint}") from None
+
+    def _prepare(self, X, labels, rng):
+        """One C pass from ``X`` to the packed stream (shuffled, normalised, quantized); a
+        ZipML_SGD holding it."""
+        from . import prep
         from .sgd import ZipML_SGD
-        n = Xn.shape[0]
-        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        n = X.shape[0]
+        order = rng.permutation(n) if self.shuffle else None
         seed = int(rng.randint(0, 2 ** 31 - 1))
-        Z = ZipML_SGD(bits=0, backend=self.backend, rounding=self.rounding, seed=seed,
+        norm, signed = self._norm(X)
+        bits = int(self.bits)
+        ds = bool(self.double_sampling) and bits > 0
+        labels = np.asarray(labels, dtype=np.float64)
+        stream, sumsq = self._checked(prep.pack_samples, X, labels, bits, norm=norm,
+                                      order=order, signed=signed, rounding=self.rounding,
+                                      seed=seed, double_sampling=ds)
+        Z = ZipML_SGD(bits=bits, backend=self.backend, rounding=self.rounding, seed=seed,
                       delay=int(self.delay), step_decay=float(self.step_decay))
-        Z.set_data(Xn[order], np.asarray(labels, dtype=np.float64)[order])
-        if self.normalize in ("c", "r"):
-            Z.a_to_min1_1 = bool(self.to_min1_1)
-        if self.bits:
-            Z.a_quantize(int(self.bits), rounding=self.rounding, seed=seed,
-                         double_sampling=bool(self.double_sampling))
-        return Z
+        Z.set_packed(stream, labels if order is None else labels[order], X.shape[1] + 1,
+                     bits=bits, signed=signed, double_sampling=ds)
+        self._norm_ = norm
+        return Z, sumsq / n
 
-    def _resolve_step(self, Z):
+    def _resolve_step(self, Z, mean_sq_norm):
         """``step_size_``: the given step, or the ``"auto"`` rule (see ``auto_step_size``)."""
+        from .stepsize import step_from_norm
         if isinstance(self.step_size, str):
-            self.step_size_ = auto_step_size(Z.a, int(self.bits), int(self.delay),
-                                             bool(self.double_sampling), self.loss)
+            self.step_size_ = step_from_norm(mean_sq_norm, int(self.bits), Z.num_features,
+                                             int(self.delay), bool(self.double_sampling),
+                                             self.loss)
         else:
             self.step_size_ = float(self.step_size)
         return self.step_size_
 
-    def _train(self, Z, loss, use_binarized):
-        step = self.step_size_
+    def _train(self, Z, loss, targets, n_jobs=1):
+        """Engine runs on the one packed stream: one per target class (on-chip binarisation),
+        or one regression run (``targets`` None); threads when ``n_jobs`` allows and the
+        backend is the C engine (its calls release the GIL)."""
+        use_binarized = int(targets is not None)
+        cost_pos = float(getattr(self, "cost_pos", 1.0))
+        cost_neg = float(getattr(self, "cost_neg", 1.0))
+        if use_binarized:
+            Z.binarize_value = float(targets[0])     # labels are checked per run by the engine
         with warnings.catch_warnings():
-            # the REG_SHIFT mapping warning is reported once, below
+            # the REG_SHIFT mapping warning is reported once, by _warn_reg
             warnings.filterwarnings("ignore", message="regularize=")
-            if loss == "svm":
-                return Z.L2SVM_SGD(int(self.epochs), step,
-                                   float(self.cost_pos), float(self.cost_neg),
-                                   float(self.regularization), use_binarized)
-            if loss == "logreg":
-                return Z.LOGREG_SGD(int(self.epochs), step,
-                                    float(self.regularization), use_binarized)
-            return Z.LINREG_SGD(int(self.epochs), step,
-                                float(self.regularization))
+            backend, cfg, stream = Z._engine_setup(loss, int(self.epochs), self.step_size_,
+                                                   cost_pos, cost_neg,
+                                                   float(self.regularization), use_binarized)
+        cfgs = [cfg] if targets is None else \
+            [cfg.with_(binarize_value=float(t)) for t in targets]
+        where = f"{backend.name} engine"
+
+        def one(c):
+            return backend.run(c, stream)
+
+        jobs = _effective_jobs(n_jobs, len(cfgs))
+        if jobs > 1 and backend.name == "cpu":
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=jobs) as ex:
+                results = list(ex.map(one, cfgs))
+        else:
+            results = [one(c) for c in cfgs]
+        for r in results:
+            r.raise_for_error(where=where)
+        if any(r.sat for r in results):
+            warnings.warn("the engine saturated (STATUS.SAT): a model value or step left the "
+                          "Q8.23 range [-256, 256); lower step_size or normalise the data",
+                          RuntimeWarning, stacklevel=3)
+        self.bytes_per_epoch_ = cfg.epoch_words * 8
+        return results
+
+    def _loss_curve(self, results, loss, X, label_sets):
+        """Per-epoch training loss: the engine's progressive loss (C engine, free), else the
+        exact end-of-epoch objective in one C pass over X (ENGINE.md section 10)."""
+        lam = float(self.regularization)
+        models = np.stack([r.models_float() for r in results])          # (k, d, E)
+        reg = 0.5 * lam * np.einsum("kde,kde->ke", models, models)
+        n = X.shape[0]
+        if all(r.loss_sum is not None for r in results):
+            self.loss_curve_kind_ = "progressive"
+            curve = np.stack([r.loss_sum for r in results]) / n + reg
+        else:
+            self.loss_curve_kind_ = "objective"
+            curve = self._objective_sums(X, models, label_sets, loss) / n + reg
+        return np.mean(curve, axis=0)
+
+    def _objective_sums(self, X, models, label_sets, loss):
+        """Sum over the samples of the loss of every model (k, d, E) at every epoch: (k, E);
+        the dot products in C, rows in chunks (bounded memory)."""
+        from . import prep
+        k, d, E = models.shape
+        W = models.transpose(0, 2, 1).reshape(k * E, d)
+        norm = self._norm_for(X)
+        sums = np.zeros((k, E))
+        step = max(1, (1 << 20) // max(1, k * E))
+        cp = float(getattr(self, "cost_pos", 1.0))
+        cn = float(getattr(self, "cost_neg", 1.0))
+        for r0 in range(0, X.shape[0], step):
+            z = self._checked(prep.dot_rows, X[r0:r0 + step], W, norm).reshape(-1, k, E)
+            for c in range(k):
+                y = label_sets[c][r0:r0 + step, None]
+                t = z[:, c, :]
+                if loss == "svm":
+                    m = np.maximum(0.0, 1.0 - y * t)
+                    sums[c] += np.sum(0.5 * np.where(y > 0, cp, cn) * m * m, axis=0)
+                elif loss == "logreg":
+                    sums[c] += np.sum(np.logaddexp(0.0, -y * t), axis=0)
+                else:
+                    sums[c] += np.sum(0.5 * (t - y) ** 2, axis=0)
+        return sums
 
     def _warn_reg(self):
         from .sgd import regularize_to_shift
@@ -163,9 +284,13 @@ class _ZipMLBase(BaseEstimator):
         self.intercept_ = last[:, 0].copy()
 
     def _decision(self, X):
+        """(n, k) decision values, normalisation and dot products in one C pass."""
+        from . import prep
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._transform(X) @ self.coef_.T + self.intercept_
+        coef = np.atleast_2d(self.coef_)
+        W = np.column_stack([np.atleast_1d(self.intercept_), coef])
+        return self._checked(prep.dot_rows, X, W, self._norm_for(X))
 
     def _non_deterministic(self):
         return self.rounding == "stochastic" and self.random_state is None
@@ -219,6 +344,10 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
         Shuffle the training samples once before packing.
     random_state : int, RandomState or None
         Seeds the shuffle and stochastic rounding.
+    n_jobs : int or None, default=None
+        One-vs-rest: binary problems trained at once, in threads (the C engine releases the
+        GIL). None = 1, -1 = all cores. The results do not depend on it. Only the CPU backend
+        runs in parallel (there is one FPGA).
 
     Attributes
     ----------
@@ -228,9 +357,18 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
     models_ : ndarray (n_models, n_features + 1, epochs)
         Model (bias first) after every epoch, per binary problem.
     loss_curve_ : ndarray (epochs,)
-        Training objective after every epoch, averaged over the binary problems: mean over the
-        samples of the loss plus ``regularization / 2 * ||x||^2``, in float64 on the
-        normalised float data.
+        Training loss of every epoch, averaged over the binary problems, plus
+        ``regularization / 2 * ||x||^2`` of the end-of-epoch model. With the C engine
+        (``loss_curve_kind_ == "progressive"``) the engine's progressive loss: the mean over
+        the epoch's samples of each sample's loss at the margin the engine computed for it
+        (before its update; ENGINE.md section 10), at no extra cost. The RTL backends have no
+        such counter: there (``"objective"``) it is the end-of-epoch objective on the
+        normalised float data, one extra C pass over ``X``. :meth:`objective_curve` gives the
+        exact objective on request.
+    loss_curve_kind_ : {"progressive", "objective"}
+    fit_times_ : dict
+        Wall time of the fit in seconds: ``prepare`` (checks, statistics, packing),
+        ``engine`` (the engine runs), ``evaluate`` (loss curve), ``total``.
     n_features_in_ : int
     reg_shift_ : int
         The engine's REG_SHIFT used.
@@ -245,7 +383,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
     def __init__(self, bits=0, loss="svm", epochs=10, step_size="auto", regularization=0.0,
                  rounding="nearest", normalize="c", to_min1_1=False, backend="auto",
                  cost_pos=1.0, cost_neg=1.0, delay=1, step_decay=1.0, double_sampling=False,
-                 shuffle=True, random_state=None):
+                 shuffle=True, random_state=None, n_jobs=None):
         self.bits = bits
         self.loss = loss
         self.epochs = epochs
@@ -262,9 +400,15 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
         self.double_sampling = double_sampling
         self.shuffle = shuffle
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def fit(self, X, y):
-        """Train one model (two classes) or one per class (one-vs-rest)."""
+        """Train one model (two classes) or one per class (one-vs-rest).
+
+        ``X`` (float32 or float64, C or Fortran order) is read in place: one C pass packs it
+        (normalised, shuffled, quantized) into the engine's stream, shared by every class.
+        """
+        timer = _Timer()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self._check_params()
@@ -274,29 +418,34 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
             raise ValueError(f"{type(self).__name__} needs samples of at least two classes; "
                              f"got one class: {self.classes_[0]!r}")
         rng = check_random_state(self.random_state)
-        Xn = self._fit_normalize(X)
-        Z = self._trainer(Xn, y_idx.astype(np.float64), rng)
-        self._resolve_step(Z)
+        y_idx = y_idx.astype(np.float64)
+        Z, mean_sq = self._prepare(X, y_idx, rng)
+        self._resolve_step(Z, mean_sq)
         self._warn_reg()
         targets = [1] if k == 2 else list(range(k))
-        models, curves = [], []
-        for c in targets:
-            Z.b_binarize(c)
-            hist = self._train(Z, self.loss, 1)
-            models.append(hist)
-            curves.append([self._objective(Z, hist[:, e]) for e in range(hist.shape[1])])
-        self.bytes_per_epoch_ = Z.bytes_per_epoch
-        self._set_model(np.stack(models))
-        self.loss_curve_ = np.mean(np.asarray(curves), axis=0)
+        timer.lap("prepare")
+        results = self._train(Z, self.loss, targets, self.n_jobs)
+        timer.lap("engine")
+        self._set_model(np.stack([r.models_float() for r in results]))
+        label_sets = [np.where(y_idx == t, 1.0, -1.0) for t in targets]
+        self.loss_curve_ = self._loss_curve(results, self.loss, X, label_sets)
+        timer.lap("evaluate")
+        self.fit_times_ = timer.done()
         return self
 
-    def _objective(self, Z, x):
-        n = Z.num_samples
-        if self.loss == "svm":
-            v = Z.calculate_L2SVM_loss(x, self.cost_pos, self.cost_neg, 0.0, 1) / n
-        else:
-            v = Z.calculate_LOGREG_loss(x, 0.0, 1) / n
-        return v + 0.5 * float(self.regularization) * float(x @ x)
+    def objective_curve(self, X, y):
+        """The exact training objective after every epoch on ``(X, y)`` (one C pass over
+        ``X``, normalised as in training): mean loss plus ``regularization / 2 * ||x||^2``,
+        averaged over the binary problems. ``loss_curve_`` is the cheaper progressive loss."""
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        y = np.asarray(y)
+        targets = [1] if len(self.classes_) == 2 else list(range(len(self.classes_)))
+        label_sets = [np.where(y == self.classes_[t], 1.0, -1.0) for t in targets]
+        sums = self._objective_sums(X, self.models_, label_sets, self.loss)
+        lam = float(self.regularization)
+        reg = 0.5 * lam * np.einsum("kde,kde->ke", self.models_, self.models_)
+        return np.mean(sums / X.shape[0] + reg, axis=0)
 
     def decision_function(self, X):
         """Signed distance: shape (n,) for two classes, (n, n_classes) otherwise."""
@@ -349,8 +498,12 @@ class ZipMLRegressor(RegressorMixin, _ZipMLBase):
     models_ : ndarray (1, n_features + 1, epochs)
         In the scaled target space (see ``y_center_`` and ``y_scale_``).
     loss_curve_ : ndarray (epochs,)
-        ``mean (a.x - y)^2 / 2 + regularization / 2 * ||x||^2`` after every epoch, in the
-        scaled target space.
+        ``mean (a.x - y)^2 / 2 + regularization / 2 * ||x||^2`` of every epoch, in the scaled
+        target space: progressive (at the margins the engine computed) with the C engine, the
+        end-of-epoch objective on the RTL backends (see :class:`ZipMLClassifier`).
+    loss_curve_kind_ : {"progressive", "objective"}
+    fit_times_ : dict
+        Seconds per phase: ``prepare``, ``engine``, ``evaluate``, ``total``.
     y_center_, y_scale_ : float
         Training targets were mapped by ``(y - y_center_) / y_scale_``.
     """
@@ -378,6 +531,7 @@ class ZipMLRegressor(RegressorMixin, _ZipMLBase):
         self.random_state = random_state
 
     def fit(self, X, y):
+        timer = _Timer()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
         self._check_params()
         y = np.asarray(y, dtype=np.float64)
@@ -389,25 +543,19 @@ class ZipMLRegressor(RegressorMixin, _ZipMLBase):
             self.y_center_, self.y_scale_ = 0.0, 1.0
         ys = (y - self.y_center_) / self.y_scale_
         rng = check_random_state(self.random_state)
-        Xn = self._fit_normalize(X)
-        Z = self._trainer(Xn, ys, rng)
-        self._resolve_step(Z)
+        Z, mean_sq = self._prepare(X, ys, rng)
+        self._resolve_step(Z, mean_sq)
         self._warn_reg()
-        hist = self._train(Z, "linreg", 0)
-        self.bytes_per_epoch_ = Z.bytes_per_epoch
-        lam = float(self.regularization)
-        self.loss_curve_ = np.array([
-            Z.calculate_LINREG_loss(hist[:, e], 0.0) + 0.5 * lam * float(hist[:, e] @ hist[:, e])
-            for e in range(hist.shape[1])])
-        self._set_model(hist[None])
+        timer.lap("prepare")
+        results = self._train(Z, "linreg", None)
+        timer.lap("engine")
+        self._set_model(results[0].models_float()[None])
+        self.loss_curve_ = self._loss_curve(results, "linreg", X, [ys])
         self.coef_ = self.coef_[0] * self.y_scale_
         self.intercept_ = float(self.intercept_[0] * self.y_scale_ + self.y_center_)
+        timer.lap("evaluate")
+        self.fit_times_ = timer.done()
         return self
 
-    def _decision(self, X):
-        check_is_fitted(self, "coef_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._transform(X) @ self.coef_ + self.intercept_
-
     def predict(self, X):
-        return self._decision(X)
+        return self._decision(X)[:, 0]

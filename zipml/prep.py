@@ -23,7 +23,7 @@ import numpy as np
 from . import spec
 
 __all__ = ["PrepError", "Norm", "minmax", "pack_samples", "normalize_rows", "dot_rows",
-           "dot_stream"]
+           "dot_stream", "sum_squares"]
 
 _CHUNK_ELEMS = 1 << 20
 
@@ -329,3 +329,18 @@ def dot_stream(stream, n: int, d: int, bits: int, models, *, signed: bool = Fals
             raise ValueError(f"stream of {stream.size} words is not {n} samples of d={d} at "
                              f"bits={bits}")
     return out, labels
+
+
+def sum_squares(A, *, name: str = "A") -> float:
+    """``sum_i ||a_i||^2`` of ``A`` in binary64, in row chunks of at most ``_CHUNK_ELEMS``
+    values (bounded temporaries, no float64 copy of ``A``)."""
+    A = np.asarray(A)
+    if A.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {A.shape}")
+    n, cols = A.shape
+    total = 0.0
+    step = max(1, _CHUNK_ELEMS // max(1, cols))
+    for r0 in range(0, n, step):
+        blk = np.asarray(A[r0:r0 + step], dtype=np.float64)
+        total += float(np.einsum("ij,ij->", blk, blk))
+    return total

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import spec
 
-__all__ = ["auto_step_size"]
+__all__ = ["auto_step_size", "step_from_norm"]
 
 
 def auto_step_size(A, bits: int, delay: int = 1, double_sampling: bool = False,
@@ -23,9 +23,20 @@ def auto_step_size(A, bits: int, delay: int = 1, double_sampling: bool = False,
     the logistic loss, so ``step * S_d * c * ||a||^2 <= 1`` keeps the delayed iteration stable
     on average. Powers of two keep the float32 step exact. Never above 1.
     """
-    A = np.asarray(A, dtype=np.float64)
-    sd = spec.staleness(bits, A.shape[1], delay, double_sampling and bits > 0)
+    A = np.asarray(A)
+    if A.ndim != 2 or A.shape[0] == 0:
+        raise ValueError(f"A must be 2-D with at least one sample, got shape {A.shape}")
+    from . import prep   # ||a_i||^2 in one C pass, no float64 copy of A
+    sumsq = prep.sum_squares(A)
+    return step_from_norm(sumsq / A.shape[0], bits, A.shape[1], delay, double_sampling, loss)
+
+
+def step_from_norm(mean_sq_norm: float, bits: int, d: int, delay: int = 1,
+                   double_sampling: bool = False, loss: str = "svm") -> float:
+    """:func:`auto_step_size` from ``mean_i ||a_i||^2`` (e.g. the ``sumsq`` that
+    :func:`zipml.prep.pack_samples` returns divided by n) and the dimension ``d`` (bias
+    included)."""
+    sd = spec.staleness(bits, d, delay, double_sampling and bits > 0)
     c = 0.25 if loss == "logreg" else 1.0
-    m = float(np.mean(np.einsum("ij,ij->i", A, A)))
-    k = max(0, int(np.ceil(np.log2(max(sd * c * m, 1.0)))))
+    k = max(0, int(np.ceil(np.log2(max(sd * c * float(mean_sq_norm), 1.0)))))
     return 2.0 ** -k
