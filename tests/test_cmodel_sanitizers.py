@@ -35,6 +35,8 @@ def result_line(out: str) -> tuple[str, int]:
     r = re.search(r"test_cmodel: (\d+) checks, (\d+) failures", out)
     assert m and r, f"no test summary in the output:\n{out[-2000:]}"
     assert int(r.group(2)) == 0 and int(r.group(1)) > 1000
+    p = re.findall(r"test_prep: (\d+) checks, (\d+) failures", out)   # the data path
+    assert p and all(int(f) == 0 and int(c) > 1000 for c, f in p), out[-2000:]
     return m.group(1), int(r.group(1))
 
 
