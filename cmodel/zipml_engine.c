@@ -1102,7 +1102,7 @@ static inline void prefetch_words(const uint64_t *w, uint64_t words)
 }
 
 /* The loss of one sample at the margin z = acc 2^-frac the engine computed for it (binary64;
- * ENGINE.md section 10): y' is +1/-1 (L2-SVM, logistic) or the label (least squares). */
+ * ENGINE.md section 11): y' is +1/-1 (L2-SVM, logistic) or the label (least squares). */
 static double sample_loss(uint32_t loss, double z, uint32_t ybits, double cp, double cn)
 {
     float yf;

@@ -96,7 +96,7 @@ int zml_run(const zml_config *cfg, const uint64_t *stream, size_t stream_words,
             uint32_t num_buffers, const int32_t *model_init, size_t model_init_len,
             int32_t *models, size_t models_len, zml_status *status);
 
-/* zml_run, and the progressive training loss of every completed epoch (ENGINE.md section 10):
+/* zml_run, and the progressive training loss of every completed epoch (ENGINE.md section 11):
  * epoch_loss[e] = the sum over the samples of epoch e of the loss at the margin the engine
  * computed for the sample (before its own update), in binary64 (epoch_loss_len >= num_epochs;
  * epoch_loss NULL: not computed, as zml_run). An extension of the C engine: the RTL has no

@@ -237,7 +237,7 @@ def run_engine(cfg: EngineConfig, stream, *, model_init=None, max_dim: int = spe
     EngineResult
         Models after every completed epoch, error code and ERROR_INFO, SAT, staleness,
         SAMPLE_COUNT and ``loss_sum``, the progressive training loss of every completed epoch
-        (ENGINE.md section 10). Configuration and data errors are reported here, not raised (use
+        (ENGINE.md section 11). Configuration and data errors are reported here, not raised (use
         ``result.raise_for_error()``); the C engine has no stream framing, so the tlast errors
         never occur. ``extra["epoch_count"]`` is EPOCH_COUNT.
 

@@ -222,7 +222,7 @@ class EngineResult:
         CYCLES and WORDS counters (hardware and simulation only).
     loss_sum : ndarray of float64, shape (epochs_done,), or None
         Progressive training loss of every completed epoch: the sum over the epoch's samples
-        of each sample's loss at the margin the engine computed for it (ENGINE.md section 10).
+        of each sample's loss at the margin the engine computed for it (ENGINE.md section 11).
         The C engine only (the RTL has no such counter): None from the other backends.
     """
 

@@ -229,7 +229,7 @@ class _ZipMLBase(BaseEstimator):
 
     def _loss_curve(self, results, loss, X, label_sets):
         """Per-epoch training loss: the engine's progressive loss (C engine, free), else the
-        exact end-of-epoch objective in one C pass over X (ENGINE.md section 10)."""
+        exact end-of-epoch objective in one C pass over X (ENGINE.md section 11)."""
         lam = float(self.regularization)
         models = np.stack([r.models_float() for r in results])          # (k, d, E)
         reg = 0.5 * lam * np.einsum("kde,kde->ke", models, models)
@@ -361,7 +361,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLBase):
         ``regularization / 2 * ||x||^2`` of the end-of-epoch model. With the C engine
         (``loss_curve_kind_ == "progressive"``) the engine's progressive loss: the mean over
         the epoch's samples of each sample's loss at the margin the engine computed for it
-        (before its update; ENGINE.md section 10), at no extra cost. The RTL backends have no
+        (before its update; ENGINE.md section 11), at no extra cost. The RTL backends have no
         such counter: there (``"objective"``) it is the end-of-epoch objective on the
         normalised float data, one extra C pass over ``X``. :meth:`objective_curve` gives the
         exact objective on request.
