@@ -398,116 +398,290 @@ ZML_PREP_HOT static double sum_squares(const float *a, uint64_t d)
     return s + ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
 }
 
+/* ---------------------------------------------------------------------------- PCG64 */
+
+/* numpy's PCG64 (PCG XSL RR 128/64): state' = state * M + inc (mod 2^128), output
+ * rotr64(hi ^ lo, state' >> 122) of the new state; Generator.random() is
+ * (next >> 11) * 2^-53. 128-bit arithmetic on two 64-bit halves (ARMv7 has no __int128). */
+typedef struct {
+    uint64_t hi, lo;
+} u128;
+
+static u128 mul64x64(uint64_t a, uint64_t b)
+{
+    const uint64_t a0 = (uint32_t)a, a1 = a >> 32, b0 = (uint32_t)b, b1 = b >> 32;
+    const uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    const uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
+    u128 r;
+    r.lo = (mid << 32) | (uint32_t)p00;
+    r.hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+    return r;
+}
+
+static u128 mul128(u128 a, u128 b) /* mod 2^128 */
+{
+    u128 r = mul64x64(a.lo, b.lo);
+    r.hi += a.hi * b.lo + a.lo * b.hi;
+    return r;
+}
+
+static u128 add128(u128 a, u128 b)
+{
+    u128 r;
+    r.lo = a.lo + b.lo;
+    r.hi = a.hi + b.hi + (r.lo < a.lo);
+    return r;
+}
+
+static const u128 PCG_MULT = {UINT64_C(0x2360ED051FC65DA4), UINT64_C(0x4385DF649FCCF645)};
+
+typedef struct {
+    u128 state, inc;
+    uint64_t pos;  /* draws taken since the base state */
+} pcg_cursor;
+
+static void pcg_set(pcg_cursor *g, const zml_pcg64 *base, uint64_t pos)
+{
+    /* jump ahead: state * M^pos + inc (M^pos - 1) / (M - 1), by squaring */
+    u128 acc_m = {0, 1}, acc_p = {0, 0}, cur_m = PCG_MULT;
+    g->inc.hi = base->inc_hi;
+    g->inc.lo = base->inc_lo;
+    u128 cur_p = g->inc;
+    for (uint64_t delta = pos; delta; delta >>= 1) {
+        if (delta & 1) {
+            acc_m = mul128(acc_m, cur_m);
+            acc_p = add128(mul128(acc_p, cur_m), cur_p);
+        }
+        cur_p = mul128(add128(cur_m, (u128){0, 1}), cur_p);
+        cur_m = mul128(cur_m, cur_m);
+    }
+    u128 st = {base->state_hi, base->state_lo};
+    g->state = add128(mul128(acc_m, st), acc_p);
+    g->pos = pos;
+}
+
+static double pcg_double(pcg_cursor *g)
+{
+    g->state = add128(mul128(g->state, PCG_MULT), g->inc);
+    g->pos++;
+    const uint64_t x = g->state.hi ^ g->state.lo;
+    const unsigned rot = (unsigned)(g->state.hi >> 58);
+    const uint64_t out = (x >> rot) | (x << ((64u - rot) & 63u));
+    return (double)(out >> 11) * 0x1p-53;
+}
+
+/* The d uniform numbers of elements pos .. pos + d - 1 of the generator's sequence. */
+static void pcg_fill(pcg_cursor *g, const zml_pcg64 *base, uint64_t pos, double *u, uint64_t d)
+{
+    if (g->pos != pos)
+        pcg_set(g, base, pos);
+    for (uint64_t j = 0; j < d; j++)
+        u[j] = pcg_double(g);
+}
+
+/* ---------------------------------------------------------------------------- packing */
+
+typedef struct {
+    const zml_matrix *X;
+    const zml_norm *norm;
+    norm_ctx nc;
+    uint32_t bits, sgn, L, V;
+    int stochastic, ds, check;
+    double tol;
+    uint64_t m, d, D, W, rows_out;
+    const zml_pcg64 *rng;
+    pcg_cursor ga, gb;
+    float *buf, *a;
+    uint8_t *codes;
+    double *u, *ub;
+    uint64_t *stream;
+    uint32_t label_check;
+} pack_ctx;
+
+static void pack_free(pack_ctx *c)
+{
+    free(c->nc.inv);
+    free(c->buf);
+    free(c->a);
+    free(c->codes);
+    free(c->u);
+    free(c->ub);
+}
+
+static int pack_init(pack_ctx *c, const zml_matrix *X, uint64_t rows_out, const zml_norm *norm,
+                     uint32_t bits, uint32_t sgn, uint32_t rounding, double tol,
+                     const zml_pcg64 *rng, uint32_t double_sampling, uint32_t label_check,
+                     uint64_t *stream, size_t stream_words)
+{
+    memset(c, 0, sizeof *c);
+    c->stochastic = bits && rounding == ZML_PREP_STOCHASTIC;
+    c->ds = double_sampling != 0;
+    if (!matrix_ok(X) || !norm || !stream || rounding > ZML_PREP_STOCHASTIC
+        || !(bits == 0 || bits == 1 || bits == 2 || bits == 4 || bits == 8)
+        || (c->stochastic && !rng) || (c->ds && !c->stochastic) || !(tol >= 0.0))
+        return -1;
+    c->X = X;
+    c->norm = norm;
+    c->bits = bits;
+    c->sgn = sgn;
+    c->tol = tol;
+    c->rng = rng;
+    c->rows_out = rows_out;
+    c->label_check = label_check;
+    c->stream = stream;
+    c->m = X->cols;
+    c->d = c->m + (norm->add_bias ? 1 : 0);
+    if (c->d == 0)
+        return -1;
+    c->V = bits == 0 ? 2u : 64u / bits;
+    c->D = div_up(c->d, c->V);
+    c->W = c->D * (c->ds ? 2 : 1) + 1;
+    c->L = bits ? 1u << (bits - 1) : 0;
+    if ((uint64_t)stream_words != rows_out * c->W)
+        return -1;
+    /* normalised values lie in [0, 1] or [-1, 1] by construction: the range check of the codes
+     * is needed only for data taken as they are (or [-1, 1] data for unsigned codes) */
+    c->check = norm->mode == ZML_PREP_NORM_NONE || (norm->to_min1_1 && !sgn);
+    c->ga.pos = c->gb.pos = UINT64_MAX; /* not positioned */
+    /* buf: a source row; a: the sample (padded to D * V values, zero tail); codes */
+    c->buf = malloc((size_t)(c->m + 1) * sizeof(float));
+    c->a = calloc((size_t)(c->D * c->V + 1), sizeof(float));
+    c->codes = calloc((size_t)(c->D * c->V + 1), 1);
+    if (c->stochastic) {
+        c->u = malloc((size_t)c->d * sizeof(double));
+        c->ub = c->ds ? malloc((size_t)c->d * sizeof(double)) : NULL;
+    }
+    if (!c->buf || !c->a || !c->codes || (c->stochastic && (!c->u || (c->ds && !c->ub)))
+        || norm_init(&c->nc, norm, c->m))
+        return -1;
+    return 0;
+}
+
+/* Source row src of X to output sample i, label yv; err names source row err_row. */
+static int pack_one(pack_ctx *c, uint64_t i, uint64_t src, double yv, uint64_t err_row,
+                    double *ss, zml_prep_error *err)
+{
+    const float *row;
+    int rc = load_row(c->X, src, c->buf, &row, err);
+    if (rc) {
+        if (err)
+            err->row = err_row;
+        return rc;
+    }
+    const uint64_t d = c->d, D = c->D, W = c->W;
+    float *a = c->a;
+    normalise(&c->nc, row, c->m, a);
+    uint64_t *w = c->stream + i * W;
+    if (ss)
+        *ss += sum_squares(a, d);
+    const int bias = c->norm->add_bias != 0;
+    if (c->bits == 0) {
+        /* largest float below 256; normalised values are in [-1, 1] */
+        if (c->norm->mode == ZML_PREP_NORM_NONE && out_of_range(a, d, -256.0, 0x1.fffffep+7)) {
+            for (uint64_t j = 0; j < d; j++)
+                if (!(a[j] >= -256.0f && a[j] < 256.0f)) {
+                    set_err(err, ZML_PREP_E_Q0_RANGE, err_row, bias ? j - 1 : j, (double)a[j]);
+                    return ZML_PREP_E_Q0_RANGE;
+                }
+        }
+        memcpy(w, a, (size_t)D * 8); /* little-endian: float 2t in bits 31..0 of word t;
+                                      * a[d..] is zero: the padding */
+    } else {
+        if (c->stochastic) {
+            pcg_fill(&c->ga, c->rng, i * d, c->u, d);
+            if (c->ds)
+                pcg_fill(&c->gb, c->rng, (c->rows_out + i) * d, c->ub, d);
+        }
+        uint64_t badj = quantize_row(a, d, c->L, (int)c->sgn, c->stochastic, c->tol, c->u,
+                                     c->codes, c->check);
+        if (!badj) {
+            pack_codes(c->codes, D, c->bits, w);
+            if (c->ds) {
+                quantize_row(a, d, c->L, (int)c->sgn, 1, c->tol, c->ub, c->codes, 0);
+                pack_codes(c->codes, D, c->bits, w + D);
+            }
+        } else {
+            const uint64_t j = badj - 1;
+            set_err(err, ZML_PREP_E_QB_RANGE, err_row, bias ? j - 1 : j, (double)a[j]);
+            return ZML_PREP_E_QB_RANGE;
+        }
+    }
+    const float y32 = (float)yv;
+    if (c->label_check && !(fabsf(y32) <= FLT_MAX)) {
+        set_err(err, ZML_PREP_E_LABEL, err_row, 0, yv);
+        return ZML_PREP_E_LABEL;
+    }
+    w[W - 1] = (uint64_t)f32_bits(y32);
+    return 0;
+}
+
 int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, uint64_t r0,
                   uint64_t r1, const zml_norm *norm, uint32_t bits, uint32_t sgn,
-                  uint32_t rounding, double tol, const double *u, const double *u_b,
-                  const double *y, uint32_t label_check, uint64_t *stream,
-                  size_t stream_words, double *sumsq, zml_prep_error *err)
+                  uint32_t rounding, double tol, const zml_pcg64 *rng,
+                  uint32_t double_sampling, const double *y, uint32_t label_check,
+                  uint64_t *stream, size_t stream_words, double *sumsq, zml_prep_error *err)
 {
     set_err(err, ZML_PREP_OK, 0, 0, 0.0);
     if (sumsq)
         *sumsq = 0.0;
-    const int ds = u_b != NULL;
-    const int stochastic = rounding == ZML_PREP_STOCHASTIC;
-    if (!matrix_ok(X) || !norm || !stream || r0 > r1 || r1 > rows_out
-        || !(bits == 0 || bits == 1 || bits == 2 || bits == 4 || bits == 8)
-        || rounding > ZML_PREP_STOCHASTIC || (stochastic && bits && !u) || (ds && !stochastic)
-        || (ds && bits == 0) || (!order && rows_out > X->rows) || !(tol >= 0.0)) {
-        set_err(err, ZML_PREP_E_ARGS, 0, 0, 0.0);
-        return ZML_PREP_E_ARGS;
-    }
-    const uint64_t m = X->cols, d = m + (norm->add_bias ? 1 : 0);
-    if (d == 0) {
-        set_err(err, ZML_PREP_E_ARGS, 0, 0, 0.0);
-        return ZML_PREP_E_ARGS;
-    }
-    const uint32_t V = bits == 0 ? 2u : 64u / bits;
-    const uint64_t D = div_up(d, V), W = D * (ds ? 2 : 1) + 1;
-    if ((uint64_t)stream_words != rows_out * W) {
-        set_err(err, ZML_PREP_E_ARGS, 0, 0, 0.0);
-        return ZML_PREP_E_ARGS;
-    }
-    const uint32_t L = bits ? 1u << (bits - 1) : 0;
-    norm_ctx c;
-    /* buf: a source row; a: the sample (padded to D * V values, zero tail); codes */
-    float *buf = malloc((size_t)(m + 1) * sizeof(float));
-    float *a = calloc((size_t)(D * V + 1), sizeof(float));
-    uint8_t *codes = calloc((size_t)(D * V + 1), 1);
-    if (!buf || !a || !codes || norm_init(&c, norm, m)) {
-        free(buf);
-        free(a);
-        free(codes);
+    pack_ctx c;
+    memset(&c, 0, sizeof c);
+    if (r0 > r1 || r1 > rows_out || (!order && rows_out > (X ? X->rows : 0))
+        || pack_init(&c, X, rows_out, norm, bits, sgn, rounding, tol, rng, double_sampling,
+                     label_check, stream, stream_words)) {
+        pack_free(&c);
         set_err(err, ZML_PREP_E_ARGS, 0, 0, 0.0);
         return ZML_PREP_E_ARGS;
     }
     int rc = ZML_PREP_OK;
     double ss = 0.0;
-    /* normalised values lie in [0, 1] or [-1, 1] by construction: the range check of the codes
-     * is needed only for data taken as they are (or [-1, 1] data for unsigned codes) */
-    const int check = norm->mode == ZML_PREP_NORM_NONE || (norm->to_min1_1 && !sgn);
-    for (uint64_t i = r0; i < r1; i++) {
+    for (uint64_t i = r0; i < r1 && rc == ZML_PREP_OK; i++) {
         const uint64_t src = order ? (uint64_t)order[i] : i;
         if (src >= X->rows) {
-            set_err(err, ZML_PREP_E_ARGS, i, 0, (double)order[i]);
+            set_err(err, ZML_PREP_E_ARGS, i, 0, (double)src);
             rc = ZML_PREP_E_ARGS;
             break;
         }
-        const float *row;
-        rc = load_row(X, src, buf, &row, err);
-        if (rc)
-            break;
-        normalise(&c, row, m, a);
-        uint64_t *w = stream + i * W;
-        if (sumsq)
-            ss += sum_squares(a, d);
-        if (bits == 0) {
-            /* largest float below 256; normalised values are in [-1, 1] */
-            if (norm->mode == ZML_PREP_NORM_NONE && out_of_range(a, d, -256.0, 0x1.fffffep+7)) {
-                for (uint64_t j = 0; j < d; j++)
-                    if (!(a[j] >= -256.0f && a[j] < 256.0f)) {
-                        const uint64_t col = norm->add_bias ? j - 1 : j;
-                        set_err(err, ZML_PREP_E_Q0_RANGE, src, col, (double)a[j]);
-                        rc = ZML_PREP_E_Q0_RANGE;
-                        break;
-                    }
-                break;
-            }
-            memcpy(w, a, (size_t)D * 8); /* little-endian: float 2t in bits 31..0 of word t;
-                                           * a[d..] is zero: the padding */
-        } else {
-            const double *ui = stochastic ? u + (i - r0) * d : NULL;
-            uint64_t badj = quantize_row(a, d, L, (int)sgn, stochastic, tol, ui, codes, check);
-            if (!badj && ds) {
-                pack_codes(codes, D, bits, w);
-                badj = quantize_row(a, d, L, (int)sgn, 1, tol, u_b + (i - r0) * d, codes, 0);
-                if (!badj)
-                    pack_codes(codes, D, bits, w + D);
-            } else if (!badj) {
-                pack_codes(codes, D, bits, w);
-            }
-            if (badj) {
-                const uint64_t j = badj - 1;
-                const uint64_t col = norm->add_bias ? j - 1 : j;
-                set_err(err, ZML_PREP_E_QB_RANGE, src, col, (double)a[j]);
-                rc = ZML_PREP_E_QB_RANGE;
-                break;
-            }
-        }
-        const double yv = y ? y[src] : 0.0;
-        const float y32 = (float)yv;
-        if (label_check && !(fabsf(y32) <= FLT_MAX)) {
-            set_err(err, ZML_PREP_E_LABEL, src, 0, yv);
-            rc = ZML_PREP_E_LABEL;
-            break;
-        }
-        w[W - 1] = (uint64_t)f32_bits(y32);
+        rc = pack_one(&c, i, src, y ? y[src] : 0.0, src, sumsq ? &ss : NULL, err);
     }
     if (sumsq)
         *sumsq = ss;
-    free(c.inv);
-    free(buf);
-    free(a);
-    free(codes);
+    pack_free(&c);
+    return rc;
+}
+
+int zml_pack_scatter(const zml_matrix *X, const int64_t *dest, uint64_t first,
+                     uint64_t rows_out, const zml_norm *norm, uint32_t bits, uint32_t sgn,
+                     uint32_t rounding, double tol, const zml_pcg64 *rng,
+                     uint32_t double_sampling, const double *y, uint32_t label_check,
+                     uint64_t *stream, size_t stream_words, double *sumsq, zml_prep_error *err)
+{
+    set_err(err, ZML_PREP_OK, 0, 0, 0.0);
+    if (sumsq)
+        *sumsq = 0.0;
+    pack_ctx c;
+    memset(&c, 0, sizeof c);
+    if ((!dest && X && first + X->rows > rows_out)
+        || pack_init(&c, X, rows_out, norm, bits, sgn, rounding, tol, rng, double_sampling,
+                     label_check, stream, stream_words)) {
+        pack_free(&c);
+        set_err(err, ZML_PREP_E_ARGS, 0, 0, 0.0);
+        return ZML_PREP_E_ARGS;
+    }
+    int rc = ZML_PREP_OK;
+    double ss = 0.0;
+    for (uint64_t r = 0; r < X->rows && rc == ZML_PREP_OK; r++) {
+        const uint64_t i = dest ? (uint64_t)dest[r] : first + r;
+        if (i >= rows_out) {
+            set_err(err, ZML_PREP_E_ARGS, r, 0, (double)i);
+            rc = ZML_PREP_E_ARGS;
+            break;
+        }
+        rc = pack_one(&c, i, r, y ? y[r] : 0.0, r, sumsq ? &ss : NULL, err);
+    }
+    if (sumsq)
+        *sumsq = ss;
+    pack_free(&c);
     return rc;
 }
 

@@ -85,30 +85,48 @@ typedef struct {
  * reduction gives 0. Returns ZML_PREP_OK or an error code (also in *err). */
 int zml_minmax(const zml_matrix *X, uint32_t axis, double *lo, double *hi, zml_prep_error *err);
 
+/* The state of numpy's PCG64 bit generator (bit_generator.state["state"]: 128-bit state and
+ * increment, as high and low 64-bit halves): element k of the uniform sequence of stochastic
+ * rounding is the k-th Generator.random() draw from this state. */
+typedef struct {
+    uint64_t state_hi, state_lo;
+    uint64_t inc_hi, inc_lo;
+} zml_pcg64;
+
 /* Pack output samples r0 .. r1-1 of the stream.
  *
  * Output sample i is source row order[i] of X (order NULL: row i), normalised by *norm, with
  * the bias column when norm->add_bias (d = cols + add_bias values per sample), then for
  * bits = 0 written as float32 (must be in [-256, 256)), for bits > 0 quantized to codes
- * 0 .. L = 2^(bits-1) of the range [0, 1] (signed = 0) or [-1, 1] (signed = 1); values may lie
+ * 0 .. L = 2^(bits-1) of the range [0, 1] (sgn = 0) or [-1, 1] (sgn = 1); values may lie
  * outside the range by at most tol and are clipped (beyond: E_QB_RANGE).
  * Rounding: NEAREST (half to even) or STOCHASTIC with k = floor(pos) + (u < frac(pos)), where
- * u[(i - r0) * d + j] is the uniform number of output element (i, j) (row-major, bias column
- * included, as numpy's Generator.random fills an (n, d) array). With double sampling
- * (u_b != NULL) a second copy is quantized with u_b and written after the first.
+ * u of output element (i, j) is element i * d + j of the uniform sequence of *rng (row-major,
+ * bias column included: numpy's Generator.random filling an (n, d) array). With
+ * double_sampling a second copy is quantized with elements (rows_out + i) * d + j (the same
+ * generator continued, as zipml.quantize.double_sample draws it) and written after the first.
  * The label of output sample i is y[order[i]] (y NULL: 0) rounded to float32; with
  * label_check it must be finite (E_LABEL).
  *
  * stream: the whole epoch buffer, stream_words = rows_out * W words (W of ENGINE.md 3.1); only
  * the words of samples r0 .. r1-1 are written. sumsq (may be NULL): receives the sum over the
  * written samples of ||a_i||^2, a_i the float32 values after normalisation (bias included),
- * accumulated in binary64 (the auto step size rule).
+ * accumulated in binary64 (the auto step size rule). Errors name the source row.
  * On an error nothing is guaranteed about the words of this call's samples. */
 int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, uint64_t r0,
                   uint64_t r1, const zml_norm *norm, uint32_t bits, uint32_t sgn,
-                  uint32_t rounding, double tol, const double *u, const double *u_b,
-                  const double *y, uint32_t label_check, uint64_t *stream,
-                  size_t stream_words, double *sumsq, zml_prep_error *err);
+                  uint32_t rounding, double tol, const zml_pcg64 *rng,
+                  uint32_t double_sampling, const double *y, uint32_t label_check,
+                  uint64_t *stream, size_t stream_words, double *sumsq, zml_prep_error *err);
+
+/* zml_pack_rows the other way round, for data that arrive in chunks (a file): row r of X goes
+ * to output sample dest[r] (dest NULL: first + r) with label y[r]; everything else as
+ * zml_pack_rows. Errors name the row of X. */
+int zml_pack_scatter(const zml_matrix *X, const int64_t *dest, uint64_t first,
+                     uint64_t rows_out, const zml_norm *norm, uint32_t bits, uint32_t sgn,
+                     uint32_t rounding, double tol, const zml_pcg64 *rng,
+                     uint32_t double_sampling, const double *y, uint32_t label_check,
+                     uint64_t *stream, size_t stream_words, double *sumsq, zml_prep_error *err);
 
 /* The normalised float32 values of rows r0 .. r1-1 of X without the bias column (norm->add_bias
  * must be 0): out[(i - r0) * out_stride + j]. out may be X itself (float32, same layout): each

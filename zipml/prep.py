@@ -11,8 +11,8 @@ bit-identical to the numpy reference ``pack(quantize(add_bias(normalize(X))))`` 
 predictions, in binary64, from the same matrix or from a packed stream.
 
 The C functions (``cmodel/zipml_prep.c``) release the GIL; the work is done in row chunks so
-that temporaries stay bounded (the uniform numbers of stochastic rounding: at most
-``_CHUNK_ELEMS`` doubles) and Ctrl-C acts between chunks.
+that Ctrl-C acts between chunks. Stochastic rounding draws numpy's PCG64 sequence in C (the
+generator's state is passed down; no array of uniform numbers is made).
 """
 from __future__ import annotations
 
@@ -140,25 +140,19 @@ def minmax(X, axis: str = "c", *, name: str = "X"):
     return lo, hi
 
 
-def _generators(seed, n_elems: int, double_sampling: bool):
-    """numpy generators for copy A (and B, ``n_elems`` draws further on) of stochastic
-    rounding, as :func:`zipml.quantize.double_sample` draws them from one generator."""
+def _pcg64(seed):
+    """(zml_pcg64 *, generator) for ``seed`` (int, None, SeedSequence or a PCG64 Generator):
+    the C code draws the uniform numbers numpy's ``Generator.random`` would."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    if not double_sampling:
-        return rng, None
-    bg = type(rng.bit_generator)()
-    bg.state = rng.bit_generator.state
-    if hasattr(bg, "advance"):
-        bg.advance(n_elems)          # one 64-bit draw per double (Generator.random)
-        rng_b = np.random.Generator(bg)
-    else:                            # pragma: no cover - bit generators without advance()
-        rng_b = np.random.Generator(bg)
-        left = n_elems
-        while left:
-            k = min(left, _CHUNK_ELEMS)
-            rng_b.random(k)
-            left -= k
-    return rng, rng_b
+    st = rng.bit_generator.state
+    if st.get("bit_generator") != "PCG64":
+        raise ValueError(f"stochastic rounding draws from numpy's PCG64 generator (the default); "
+                         f"got a {st.get('bit_generator')} generator")
+    c = ffi.new("zml_pcg64 *")
+    state, inc = int(st["state"]["state"]), int(st["state"]["inc"])
+    c.state_hi, c.state_lo = state >> 64, state & 0xFFFFFFFFFFFFFFFF
+    c.inc_hi, c.inc_lo = inc >> 64, inc & 0xFFFFFFFFFFFFFFFF
+    return c, rng
 
 
 def pack_samples(X, y, bits: int, *, norm: Norm = Norm(), order=None, signed: bool = False,
@@ -229,9 +223,7 @@ def pack_samples(X, y, bits: int, *, norm: Norm = Norm(), order=None, signed: bo
             raise ValueError(f"y must have shape ({src_rows},), got {yv.shape}")
     cn, keepN = _c_norm(norm, cols)
     stochastic = bits > 0 and rounding == "stochastic"
-    rng = rng_b = None
-    if stochastic:
-        rng, rng_b = _generators(seed, n * d, double_sampling)
+    c_rng, rng = _pcg64(seed) if stochastic else (ffi.NULL, None)
     err = ffi.new("zml_prep_error *")
     ss = ffi.new("double *")
     total = 0.0
@@ -239,24 +231,18 @@ def pack_samples(X, y, bits: int, *, norm: Norm = Norm(), order=None, signed: bo
     p_order = ffi.cast("int64_t *", ffi.from_buffer(order)) if order is not None and n else \
         ffi.NULL
     p_y = ffi.cast("double *", ffi.from_buffer(yv)) if yv is not None and yv.size else ffi.NULL
-    step = max(1, _CHUNK_ELEMS // d)
-    if not stochastic:
-        step = max(step, 8192)
+    step = max(1, 8 * _CHUNK_ELEMS // d)       # chunks: Ctrl-C acts between them
     for r0 in range(0, n, step):
         r1 = min(n, r0 + step)
-        pu = pub = ffi.NULL
-        if stochastic:
-            u = rng.random((r1 - r0) * d)
-            pu = ffi.cast("double *", ffi.from_buffer(u))
-            if rng_b is not None:
-                ub = rng_b.random((r1 - r0) * d)
-                pub = ffi.cast("double *", ffi.from_buffer(ub))
         rc = lib.zml_pack_rows(m, p_order, n, r0, r1, cn, bits, bool(signed),
-                               1 if stochastic else 0, float(tol), pu, pub, p_y,
-                               bool(label_check), p_out, out.size, ss, err)
+                               1 if stochastic else 0, float(tol), c_rng,
+                               bool(double_sampling), p_y, bool(label_check), p_out, out.size,
+                               ss, err)
         if rc:
             _raise(err, name, bits, signed)
         total += ss[0]
+    if rng is not None and isinstance(seed, np.random.Generator):
+        rng.bit_generator.advance(n * d * (2 if double_sampling else 1))   # draws used
     del keepX, keepN
     return out, total
 

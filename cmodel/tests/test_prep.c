@@ -31,6 +31,8 @@ static uint64_t rnd64(void) /* xorshift64* */
     rng_state ^= rng_state >> 27;
     return rng_state * 0x2545F4914F6CDD1Du;
 }
+static uint64_t prep_fp = 0xCBF29CE484222325u;
+
 static double rnd01(void) { return (double)(rnd64() >> 11) * 0x1p-53; }
 
 /* The value of code q: q / L or (2q - L) / L. */
@@ -54,8 +56,8 @@ static void test_pack_roundtrip(void)
         const uint64_t d = m + (uint64_t)bias;
         double *x64 = malloc(n * m * sizeof *x64);
         float *x32 = malloc(n * m * sizeof *x32);
-        double *y = malloc(n * sizeof *y), *u = malloc(n * d * sizeof *u),
-               *ub = malloc(n * d * sizeof *ub);
+        double *y = malloc(n * sizeof *y);
+        const zml_pcg64 rng = {rnd64(), rnd64(), rnd64(), rnd64() | 1u};
         for (uint64_t i = 0; i < n * m; i++) {
             const double v = sgn ? 2.0 * rnd01() - 1.0 : rnd01();
             x32[i] = (float)v;
@@ -63,10 +65,6 @@ static void test_pack_roundtrip(void)
         }
         for (uint64_t i = 0; i < n; i++)
             y[i] = (double)(rnd64() % 5) - 2.0;
-        for (uint64_t i = 0; i < n * d; i++) {
-            u[i] = rnd01();
-            ub[i] = rnd01();
-        }
         zml_matrix X = {f64 ? (const void *)x64 : (const void *)x32,
                         f64 ? ZML_PREP_F64 : ZML_PREP_F32, fort ? 1 : (int64_t)m,
                         fort ? (int64_t)n : 1, n, m};
@@ -91,7 +89,12 @@ static void test_pack_roundtrip(void)
         double ss = -1;
         int rc = zml_pack_rows(&X, NULL, n, 0, n, &nm, bits, (uint32_t)sgn,
                                stoch ? ZML_PREP_STOCHASTIC : ZML_PREP_NEAREST, 0.0,
-                               stoch ? u : NULL, ds ? ub : NULL, y, 1, s, n * W, &ss, &err);
+                               stoch ? &rng : NULL, (uint32_t)ds, y, 1, s, n * W, &ss, &err);
+        for (uint64_t t = 0; t < n * W; t++) /* FNV-1a of every stream: same on every host */
+            for (int b = 0; b < 64; b += 8) {
+                prep_fp ^= (s[t] >> b) & 0xFF;
+                prep_fp *= 0x100000001B3u;
+            }
         CHECK(rc == ZML_PREP_OK, "pack rc %d (bits %u m %llu)", rc, bits,
               (unsigned long long)m);
         double want_ss = 0;
@@ -138,8 +141,6 @@ static void test_pack_roundtrip(void)
         free(x64);
         free(x32);
         free(y);
-        free(u);
-        free(ub);
     }
 }
 
@@ -208,26 +209,26 @@ static void test_errors(void)
               && err.value == 1e300, "float32 range");
     zml_norm none = {ZML_PREP_NORM_NONE, 0, NULL, NULL, 0};
     x[5] = 2.0f; /* row 1, column 1 out of [0, 1] */
-    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 4, 0, 0, 0.0, NULL, NULL, y, 1, s, 6, NULL,
+    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 4, 0, 0, 0.0, NULL, 0, y, 1, s, 6, NULL,
                         &err) == ZML_PREP_E_QB_RANGE && err.row == 1 && err.col == 1,
           "qb range");
-    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 4, 0, 0, 1.5, NULL, NULL, y, 1, s, 6, NULL,
+    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 4, 0, 0, 1.5, NULL, 0, y, 1, s, 6, NULL,
                         &err) == ZML_PREP_OK, "tolerance clips");
     x[5] = 300.0f;
     uint64_t s0[3 * 3];
-    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 0, 0, 0, 0.0, NULL, NULL, y, 1, s0, 9, NULL,
+    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 0, 0, 0, 0.0, NULL, 0, y, 1, s0, 9, NULL,
                         &err) == ZML_PREP_E_Q0_RANGE && err.value == 300.0, "q0 range");
     x[5] = 0.0f;
     y[2] = 1e39;
-    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 8, 0, 0, 0.0, NULL, NULL, y, 1, s, 6, NULL,
+    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 8, 0, 0, 0.0, NULL, 0, y, 1, s, 6, NULL,
                         &err) == ZML_PREP_E_LABEL && err.row == 2, "label");
     /* malformed calls: wrong stream length, stochastic without numbers, order beyond X */
-    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 8, 0, 0, 0.0, NULL, NULL, NULL, 0, s, 5,
+    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 8, 0, 0, 0.0, NULL, 0, NULL, 0, s, 5,
                         NULL, &err) == ZML_PREP_E_ARGS, "length");
-    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 8, 0, 1, 0.0, NULL, NULL, NULL, 0, s, 6,
+    CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 8, 0, 1, 0.0, NULL, 0, NULL, 0, s, 6,
                         NULL, &err) == ZML_PREP_E_ARGS, "no uniforms");
     int64_t order[3] = {0, 3, 1};
-    CHECK(zml_pack_rows(&X, order, 3, 0, 3, &none, 8, 0, 0, 0.0, NULL, NULL, NULL, 0, s, 6,
+    CHECK(zml_pack_rows(&X, order, 3, 0, 3, &none, 8, 0, 0, 0.0, NULL, 0, NULL, 0, s, 6,
                         NULL, &err) == ZML_PREP_E_ARGS, "order out of range");
     CHECK(zml_dot_stream(s, 5, 3, 4, 8, 0, 0, lo, 1, hi, NULL) == ZML_PREP_E_ARGS,
           "dot_stream length");
@@ -248,7 +249,7 @@ static void test_run_loss(void)
     zml_norm nb = {ZML_PREP_NORM_NONE, 0, NULL, NULL, 1};
     uint64_t s[N * 4]; /* W = ceil(5 / 2) + 1 */
     zml_prep_error err;
-    CHECK(zml_pack_rows(&X, NULL, N, 0, N, &nb, 0, 0, 0, 0.0, NULL, NULL, y, 1, s, N * 4, NULL,
+    CHECK(zml_pack_rows(&X, NULL, N, 0, N, &nb, 0, 0, 0, 0.0, NULL, 0, y, 1, s, N * 4, NULL,
                         &err) == 0, "pack");
     const float cp = 1.5f, cn = 0.5f, g = 0.25f, one = 1.0f;
     zml_config c;
@@ -282,12 +283,33 @@ static void test_run_loss(void)
               == ZML_API_LOSS_LENGTH, "short loss array refused");
 }
 
+/* numpy's PCG64(1234): its state and Generator.random() draws (0, 1, 2 and 1001, after
+ * bit_generator.advance(1000)), read off numpy 1.26 */
+static void test_pcg64(void)
+{
+    const zml_pcg64 base = {UINT64_C(0x160ad84006fe21ea), UINT64_C(0xf69b873d9fe45409),
+                            UINT64_C(0x50c8fb163c7cea4e), UINT64_C(0xd0f51ce6006e4325)};
+    const double want[3] = {0x1.f411fde7f56d7p-1, 0x1.855207dff3a6ap-2, 0x1.d8b3baf857bc7p-1};
+    double u[3];
+    pcg_cursor g;
+    g.pos = UINT64_MAX;
+    pcg_fill(&g, &base, 0, u, 3);
+    for (int k = 0; k < 3; k++)
+        CHECK(u[k] == want[k], "draw %d: %a, expected %a", k, u[k], want[k]);
+    pcg_fill(&g, &base, 1000, u, 1); /* a jump */
+    CHECK(u[0] == 0x1.b6d8880b63cc9p-1, "draw 1000: %a", u[0]);
+    pcg_fill(&g, &base, 1, u, 2); /* a jump back */
+    CHECK(u[0] == want[1] && u[1] == want[2], "draws 1, 2 after a jump back");
+}
+
 int main(void)
 {
+    test_pcg64();
     test_pack_roundtrip();
     test_minmax_norm_dot();
     test_errors();
     test_run_loss();
+    printf("prep fingerprint %016llx\n", (unsigned long long)prep_fp);
     printf("test_prep: %d checks, %d failures\n", checks, failures);
     return failures != 0;
 }
