@@ -134,6 +134,15 @@ int zml_pack_scatter(const zml_matrix *X, const int64_t *dest, uint64_t first,
 int zml_normalize_rows(const zml_matrix *X, uint64_t r0, uint64_t r1, const zml_norm *norm,
                        float *out, int64_t out_stride, zml_prep_error *err);
 
+/* Column statistics of sparse rows (CSR: the entries of row i are cols/vals[rowptr[i] ..
+ * rowptr[i+1] - 1], rowptr absolute): for columns 0 .. d-1, lo/hi are updated with the
+ * explicit values (min/max, in place) and count[j] counts them; the implicit zeros are the
+ * caller's (a column with fewer entries than rows also holds 0). Entries with a column >= d
+ * are an error (E_ARGS, row and column named). */
+int zml_csr_colstats(const int64_t *rowptr, const int32_t *cols, const float *vals,
+                     uint64_t n_rows, uint64_t d, double *lo, double *hi, uint64_t *count,
+                     zml_prep_error *err);
+
 /* Dot products of the normalised rows r0 .. r1-1 of X (bias included when norm->add_bias, as
  * zml_pack_rows builds them, float32 values) with k models (models[c * d + j], d = cols +
  * add_bias), in binary64: out[(i - r0) * k + c]. */

@@ -256,10 +256,24 @@ def _parse_c(view, zero_based: bool, n_features, max_rows):
     return labels[:n], rowptr[:n + 1], cols[:nnz], vals[:nnz], res.max_col, res.lines
 
 
-def _blocks(f, block_bytes: int):
+#: Longest line accepted: a libsvm line of 8192 features takes about 200 KB; a longer run of
+#: bytes without a newline is not a libsvm text file (and would otherwise be read whole).
+MAX_LINE_BYTES = 64 << 20
+
+
+class _LineTooLong(Exception):
+    def __init__(self, offset: int):
+        super().__init__(offset)
+        self.offset = offset
+
+
+def _blocks(f, block_bytes: int, max_line: int = MAX_LINE_BYTES):
     """Yield ``(buffer, length)``: the first ``length`` bytes of ``buffer`` are whole lines
-    (the very last block may lack its final newline)."""
+    (the very last block may lack its final newline). A line longer than ``max_line`` bytes
+    raises ``_LineTooLong`` with the byte offset where it starts (memory stays bounded)."""
     parts = []  # pieces of the current incomplete line (joined once: linear in its length)
+    pending = 0  # bytes in parts
+    offset = 0   # file offset of the start of parts
     while True:
         chunk = f.read(block_bytes)
         if not chunk:
@@ -269,11 +283,30 @@ def _blocks(f, block_bytes: int):
             return
         cut = chunk.rfind(b"\n")
         parts.append(chunk)
+        pending += len(chunk)
         if cut < 0:
+            if pending > max_line:
+                raise _LineTooLong(offset)
             continue
+        carried = pending - len(chunk)          # bytes of a line begun in earlier chunks
+        if carried and carried + chunk.find(b"\n") > max_line:
+            raise _LineTooLong(offset)
+        tail = len(chunk) - cut - 1             # an incomplete line carried to the next read
+        offset += pending - tail
+        pending = tail
         buf = b"".join(parts) if len(parts) > 1 else chunk
         yield buf, len(buf) - (len(chunk) - cut - 1)
         parts = [chunk[cut + 1:]] if cut + 1 < len(chunk) else []
+
+
+def _checked_blocks(f, name: str, block_bytes: int):
+    """:func:`_blocks` with the over-long line reported as a ValueError naming the file."""
+    try:
+        yield from _blocks(f, block_bytes)
+    except _LineTooLong as e:
+        raise ValueError(f"{name}: no line end within {MAX_LINE_BYTES >> 20} MiB from byte "
+                         f"offset {e.offset}: not a libsvm text file (a libsvm line is a label "
+                         f"and index:value pairs)") from None
 
 
 _warned_python = False
@@ -306,7 +339,7 @@ def _load_stream(f, name: str, n_features, num_samples, zero_based: bool, backen
     line0 = 0
     n_rows = 0
     max_col = -1
-    for view in _blocks(f, _BLOCK_BYTES):
+    for view in _checked_blocks(f, name, _BLOCK_BYTES):
         remaining = None if num_samples is None else num_samples - n_rows
         if remaining is not None and remaining <= 0:
             break
