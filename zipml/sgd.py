@@ -558,6 +558,7 @@ class ZipML_SGD:
         models equal those of a single run of ``cfg.num_epochs`` epochs."""
         from .config import EngineResult
         models, init, sat, samples, staleness = [], None, False, 0, 0
+        losses = []
         gamma = np.float32(cfg.step_size)
         decay = np.float32(cfg.step_decay)
         for e in range(cfg.num_epochs):
@@ -573,13 +574,15 @@ class ZipML_SGD:
                 r.raise_for_error(where=where)
             init = np.asarray(r.models[-1], dtype=np.int32)
             models.append(init)
+            losses.append(None if r.loss_sum is None else float(r.loss_sum[-1]))
             callback(e, init.astype(np.float64) * 2.0 ** -spec.MODEL_FRAC_BITS)
             with np.errstate(under="ignore", over="ignore"):
                 gamma = np.float32(gamma * decay)
             if 0 < abs(float(gamma)) < 2.0 ** -126:
                 gamma = np.float32(0.0) * np.sign(gamma)
         result = EngineResult(models=np.asarray(models, dtype=np.int32), sat=sat,
-                              staleness=staleness, samples=samples)
+                              staleness=staleness, samples=samples,
+                              loss_sum=None if None in losses else np.asarray(losses))
         self.last_result = result
         return result
 

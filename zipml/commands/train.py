@@ -113,38 +113,38 @@ def add_arguments(p):
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--plot", metavar="PNG", help="plot loss and accuracy per epoch")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    p.add_argument("--verbose", action="store_true",
+                   help="also say where the time went (prepare, engine, evaluate)")
+    p.add_argument("--train-metrics", choices=("last", "every"), default="last",
+                   help="training accuracy/RMSE (on the packed samples) after the last epoch "
+                        "only (default) or after every epoch (one more pass over the stream "
+                        "per model and epoch)")
 
 
-def _load(path, what):
-    from .. import data
+def _check_input(path, what):
     from ..cli import UsageError
+    if os.path.isdir(path):
+        raise UsageError(f"{what} file is a directory, not a libsvm file: {path}")
     if not os.path.isfile(path):
         raise UsageError(f"{what} file not found: {path}")
-    return data.load_libsvm(path)
 
 
-def _pad(X, d):
-    if X.shape[1] == d:
-        return X
-    out = np.zeros((X.shape[0], d), dtype=X.dtype)
-    out[:, :X.shape[1]] = X
-    return out
-
-
-def _normalize(args, Xtr, Xte):
-    from .. import data
-    if args.normalize == "none":
-        return Xtr, Xte
-    Xn, stats = data.normalize(Xtr, to_min1_1=args.to_min1_1, axis=args.normalize)
-    if Xte is not None:
-        if args.normalize == "c":
-            Xte, _ = data.normalize(Xte, to_min1_1=args.to_min1_1, axis="c", stats=stats)
-        else:
-            Xte, _ = data.normalize(Xte, to_min1_1=args.to_min1_1, axis="r")
-    return Xn, Xte
+def _scan(path, what, max_cols, stats, limit_text, num_samples=None):
+    from .. import filestream
+    from ..cli import UsageError
+    try:
+        sc = filestream.scan_libsvm(path, max_cols=max_cols, column_stats=stats,
+                                    limit_text=limit_text, num_samples=num_samples)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if sc.n == 0:
+        raise UsageError(f"{what} file has no samples (empty, or blank and comment lines "
+                         f"only): {path}")
+    return sc
 
 
 def run(args) -> int:
+    from .. import filestream, prep
     from ..cli import UsageError
     from ..sgd import ZipML_SGD
 
@@ -154,28 +154,63 @@ def run(args) -> int:
         if out and os.path.dirname(os.path.abspath(out)) and not os.path.isdir(
                 os.path.dirname(os.path.abspath(out))):
             raise UsageError(f"output directory does not exist: {os.path.dirname(out)}")
-
-    Xtr, ytr = _load(args.train, "training")
-    Xte = yte = None
+    _check_input(args.train, "training")
     if args.test:
-        Xte, yte = _load(args.test, "test")
-        d = max(Xtr.shape[1], Xte.shape[1])
-        Xtr, Xte = _pad(Xtr, d), _pad(Xte, d)
-    Xtr, Xte = _normalize(args, Xtr, Xte)
+        _check_input(args.test, "test")
+    times = {}
+    t0 = time.perf_counter()
 
-    rng = np.random.RandomState(args.seed)
+    # the engine first: its dimension limit is checked while the files are parsed
+    Z = ZipML_SGD(bits=args.bits, backend=args.backend, rounding=args.rounding, seed=args.seed,
+                  delay=args.delay, step_decay=args.step_decay)
+    backend = Z.backend()
+    max_cols = backend.max_dim - 1
+    limit_text = (f"feature index beyond {max_cols}: the {backend.name} engine takes at most "
+                  f"{backend.max_dim} values per sample, the bias included")
+
+    # pass 1: samples, labels, columns and their statistics (the file is never held dense)
+    sc = _scan(args.train, "training", max_cols, args.normalize in ("c", "none"), limit_text)
+    d = sc.n_cols
+    sct = None
+    if args.test:
+        sct = _scan(args.test, "test", max_cols, False, limit_text)
+        d = max(d, sct.n_cols)
+    d = max(d, 1)
+    m11 = bool(args.to_min1_1)
+    ytr = sc.labels
+    if args.normalize == "c":
+        lo, hi = sc.column_stats(d)
+        norm = prep.Norm("c", lo, hi, m11)
+        signed = m11
+    elif args.normalize == "r":
+        norm, signed = prep.Norm("r", None, None, m11), m11
+    else:
+        lo, hi = sc.column_stats(d)
+        norm, signed = prep.Norm("none"), bool(lo.min() < 0)
+        if args.bits:
+            low = -1.0 if m11 else 0.0
+            if lo.min() < low or hi.max() > 1.0:
+                i, j, v = _first_outside(args.train, d, low)
+                raise UsageError(f"--normalize none with --bits {args.bits}: features must lie "
+                                 f"in [{low:g}, 1], found {v:g} (sample {i}, feature {j + 1}); "
+                                 f"use --normalize c or r")
+
+    n = sc.n
+    order = dest = None
     if args.shuffle:
-        order = rng.permutation(Xtr.shape[0])
-        Xtr, ytr = Xtr[order], ytr[order]
+        order = np.random.RandomState(args.seed).permutation(n)
+        dest = np.empty(n, np.int64)
+        dest[order] = np.arange(n)
 
     classify = args.model != "linreg"
     y_center, y_scale = 0.0, 1.0
+    classes = None
     if classify:
         if args.binarize is not None:
             if not np.any(ytr == args.binarize):
                 raise UsageError(f"--binarize {args.binarize:g}: no training label has this "
                                  f"value (labels: {_show(np.unique(ytr))})")
-            targets, classes = [args.binarize], None
+            targets = [args.binarize]
         else:
             classes = np.unique(ytr)
             if len(classes) < 2:
@@ -185,47 +220,46 @@ def run(args) -> int:
     else:
         labels = ytr.astype(np.float64)
         if not args.no_normalize_labels:
-            lo, hi = float(labels.min()), float(labels.max())
-            y_center, y_scale = 0.5 * (lo + hi), (0.5 * (hi - lo) if hi > lo else 1.0)
+            lo_y, hi_y = float(labels.min()), float(labels.max())
+            y_center, y_scale = 0.5 * (lo_y + hi_y), (0.5 * (hi_y - lo_y) if hi_y > lo_y
+                                                      else 1.0)
         labels = (labels - y_center) / y_scale
 
-    if args.normalize == "none" and args.bits:
-        lo = -1.0 if args.to_min1_1 else 0.0
-        bad = (Xtr < lo) | (Xtr > 1.0)
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise UsageError(f"--normalize none with --bits {args.bits}: features must lie in "
-                             f"[{lo:g}, 1], found {float(Xtr[i, j]):g} (sample {i}, feature "
-                             f"{j + 1}); use --normalize c or r")
-    Z = ZipML_SGD(bits=0, backend=args.backend, rounding=args.rounding, seed=args.seed,
-                  delay=args.delay, step_decay=args.step_decay)
-    Z.set_data(Xtr, labels)
-    if args.normalize != "none":
-        Z.a_to_min1_1 = bool(args.to_min1_1)
-    if args.bits:
-        Z.a_quantize(args.bits, rounding=args.rounding, seed=args.seed)
+    # pass 2: the packed stream, written chunk by chunk
+    try:
+        stream, sumsq = filestream.pack_libsvm(
+            args.train, sc, d, args.bits, norm=norm, labels=labels, dest=dest, signed=signed,
+            rounding=args.rounding, seed=args.seed, limit_text=limit_text)
+    except prep.PrepError as e:
+        raise UsageError(f"{args.train}: sample {e.row}, feature {e.col + 1}: {e}") from None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    Z.set_packed(stream, labels if order is None else labels[order], d + 1, bits=args.bits,
+                 signed=signed)
     if args.step_size == "auto":
-        from ..stepsize import auto_step_size
-        args.step_size = auto_step_size(Z.a, args.bits, args.delay, loss=args.model)
-    Z.backend()          # build (and on "auto" detect) the backend before any timing
+        from ..stepsize import step_from_norm
+        args.step_size = step_from_norm(sumsq / n, args.bits, d + 1, args.delay,
+                                        loss=args.model)
+    times["prepare"] = time.perf_counter() - t0
 
     from tqdm import tqdm
     total = args.epochs * (len(targets) if classify else 1)
     bar = tqdm(total=total, unit="epoch", disable=args.quiet, desc=f"Q{args.bits} {args.model}",
                leave=False)
-    histories, times = [], []
+    histories, loss_sums, epoch_times = [], [], []
     t_epoch = [time.perf_counter()]
 
     def tick(e, model):
         now = time.perf_counter()
-        times.append(now - t_epoch[0])
+        epoch_times.append(now - t_epoch[0])
         t_epoch[0] = now
         bar.update(1)
 
+    t1 = time.perf_counter()
     try:
         if classify:
             for t in targets:
-                Z.b_binarize(t)
+                Z.binarize_value = float(t)      # the engine binarises on chip
                 t_epoch[0] = time.perf_counter()
                 if args.model == "svm":
                     h = Z.L2SVM_SGD(args.epochs, args.step_size, args.cost_pos, args.cost_neg,
@@ -233,30 +267,51 @@ def run(args) -> int:
                 else:
                     h = Z.LOGREG_SGD(args.epochs, args.step_size, args.reg, 1, callback=tick)
                 histories.append(h)
+                loss_sums.append(Z.last_result.loss_sum)
         else:
             h = Z.LINREG_SGD(args.epochs, args.step_size, args.reg, callback=tick)
             histories.append(h)
+            loss_sums.append(Z.last_result.loss_sum)
     finally:
         bar.close()
+    times["engine"] = time.perf_counter() - t1
 
-    res = _metrics(args, Z, histories, targets if classify else None, classes if classify
-                   else None, Xtr, ytr, Xte, yte, y_center, y_scale)
-    res["epoch_seconds"] = [float(sum(times[e::args.epochs])) for e in range(args.epochs)]
+    t2 = time.perf_counter()
+    res = _metrics(args, Z, histories, loss_sums, targets if classify else None, d, norm,
+                   sct, y_center, y_scale)
+    times["evaluate"] = time.perf_counter() - t2
+    times["total"] = time.perf_counter() - t0
+    res["epoch_seconds"] = [float(sum(epoch_times[e::args.epochs]))
+                            for e in range(args.epochs)]
+    res["seconds"] = {k: round(v, 6) for k, v in times.items()}
     res["bytes_per_epoch"] = int(Z.bytes_per_epoch) * (len(histories))
     res.update(train=args.train, test=args.test, model=args.model, bits=args.bits,
                rounding=args.rounding if args.bits else None, epochs=args.epochs,
                step_size=args.step_size, reg=args.reg, reg_shift=_reg_shift(args),
                backend=Z.backend().name, normalize=args.normalize,
-               num_samples=int(Xtr.shape[0]), num_features=int(Z.num_features),
+               num_samples=int(n), num_features=int(Z.num_features),
                models=len(histories))
     if not args.quiet:
         _print_table(res, classify)
+        if args.verbose:
+            _print_times(res)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)
     if args.plot:
         _plot(res, classify, args.plot)
     return 0
+
+
+def _first_outside(path, d, low):
+    """(sample, column, value) of the first feature value outside [low, 1] in a file."""
+    from .. import filestream
+    for chunk, _, r0 in filestream.iter_dense(path, d):
+        bad = (chunk < low) | (chunk > 1.0)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            return int(r0 + i), int(j), float(chunk[i, j])
+    raise AssertionError("column statistics and data disagree")
 
 
 def _show(vals, k=6):
@@ -269,60 +324,106 @@ def _reg_shift(args):
     return regularize_to_shift(args.step_size, args.reg)[0]
 
 
-def _metrics(args, Z, histories, targets, classes, Xtr, ytr, Xte, yte, y_center, y_scale):
-    """Loss per epoch (training objective, mean over samples, averaged over the binary
-    problems) and accuracy / RMSE per epoch."""
-    E = args.epochs
-    A_tr = Z.a.astype(np.float64)
-    A_te = None
-    if Xte is not None:
-        A_te = np.hstack([np.ones((Xte.shape[0], 1)), np.asarray(Xte, dtype=np.float64)])
-    res = {"loss": []}
-    n = Z.num_samples
+def _losses(model, z, y, cost_pos, cost_neg):
+    """Sum over the samples of the loss at margins z (n, E) for labels y (n, 1)."""
+    if model == "svm":
+        m = np.maximum(0.0, 1.0 - y * z)
+        return np.sum(0.5 * np.where(y > 0, cost_pos, cost_neg) * m * m, axis=0)
+    if model == "logreg":
+        return np.sum(np.logaddexp(0.0, -y * z), axis=0)
+    return np.sum(0.5 * (z - y) ** 2, axis=0)
+
+
+def _metrics(args, Z, histories, loss_sums, targets, d, norm, sct, y_center, y_scale):
+    """Loss per epoch (averaged over the binary problems) and accuracy / RMSE.
+
+    The loss is the engine's progressive training loss (ENGINE.md section 11: each sample's
+    loss at the margin the engine computed for it) where the backend reports it (the C
+    engine), else the end-of-epoch objective over the packed samples; both plus
+    ``reg / 2 * ||x||^2``. Training accuracy (RMSE) is measured on the packed samples the
+    engine trained on (quantized for Qb), for the last epoch or, with ``--train-metrics
+    every``, for every epoch; test metrics on the test file's float data for every epoch. The
+    dot products run in C over the stream and over the test file in chunks: no float64 copy
+    of either."""
+    from .. import filestream, prep
+    E, n, k = args.epochs, Z.num_samples, len(histories)
     lam = args.reg
-    for e in range(E):
-        vals = []
-        for k, h in enumerate(histories):
-            x = h[:, e]
-            if args.model == "svm":
-                Z.b_binarize(targets[k])
-                v = Z.calculate_L2SVM_loss(x, args.cost_pos, args.cost_neg, 0.0, 1) / n
-            elif args.model == "logreg":
-                Z.b_binarize(targets[k])
-                v = Z.calculate_LOGREG_loss(x, 0.0, 1) / n
-            else:
-                v = Z.calculate_LINREG_loss(x, 0.0)
-            vals.append(v + 0.5 * lam * float(x @ x))
-        res["loss"].append(float(np.mean(vals)))
-
-    def predict(A, e):
-        W = np.stack([h[:, e] for h in histories], axis=1)
-        s = A @ W
+    H = np.stack(histories)                                     # (k, d+1, E)
+    reg = 0.5 * lam * np.einsum("kde,kde->ke", H, H)            # (k, E)
+    y_stream = Z.b                                              # labels, stream order (raw /
+    every = getattr(args, "train_metrics", "last") == "every"   # scaled for linreg)
+    progressive = all(ls is not None for ls in loss_sums)
+    epochs_train = list(range(E)) if (every or not progressive) else [E - 1]
+    W = np.concatenate([H[c][:, epochs_train].T for c in range(k)])   # (k * len, d+1)
+    z_all = []
+    stream = Z._stream
+    W_words = stream.shape[0] // n
+    step = max(1, (1 << 20) // max(1, W.shape[0]))
+    sums = np.zeros((k, len(epochs_train)))
+    correct = np.zeros(len(epochs_train))
+    sq = np.zeros(len(epochs_train))
+    for r0 in range(0, n, step):
+        r1 = min(n, r0 + step)
+        z, _ = prep.dot_stream(stream[r0 * W_words:r1 * W_words], r1 - r0, d + 1, Z.quantization_bits,
+                               W, signed=Z._signed())
+        z = z.reshape(r1 - r0, k, len(epochs_train))
+        yb = y_stream[r0:r1]
+        for c in range(k):
+            yc = yb[:, None] if targets is None else np.where(yb == targets[c], 1.0, -1.0)[:, None]
+            sums[c] += _losses(args.model, z[:, c, :], yc, args.cost_pos, args.cost_neg)
+        correct += _score_counts(z, yb, targets, y_center, y_scale, sq_out=None)
         if targets is None:
-            return s[:, 0] * y_scale + y_center
-        if len(targets) == 1:
-            return s[:, 0] > 0
-        return np.asarray(targets)[np.argmax(s, axis=1)]
-
-    def score(A, y, e):
-        p = predict(A, e)
-        if targets is None:
-            return float(np.sqrt(np.mean((p - y) ** 2)))
-        if len(targets) == 1:
-            return float(np.mean(p == (y == targets[0])))
-        return float(np.mean(p == y))
-
+            p = z[:, 0, :] * y_scale + y_center
+            sq += np.sum((p - (yb[:, None] * y_scale + y_center)) ** 2, axis=0)
+    res = {}
+    if progressive:
+        res["loss"] = [float(v) for v in np.mean(np.stack(loss_sums) / n + reg, axis=0)]
+        res["loss_kind"] = "progressive"
+    else:
+        res["loss"] = [float(v) for v in np.mean(sums / n + reg[:, epochs_train], axis=0)]
+        res["loss_kind"] = "objective"
     key = "accuracy" if targets is not None else "rmse"
-    res[f"train_{key}_per_epoch"] = [score(A_tr, ytr, e) for e in range(E)]
-    res[f"train_{key}"] = res[f"train_{key}_per_epoch"][-1]
-    if A_te is not None:
-        res[f"test_{key}_per_epoch"] = [score(A_te, yte, e) for e in range(E)]
-        res[f"test_{key}"] = res[f"test_{key}_per_epoch"][-1]
+    train = correct / n if targets is not None else np.sqrt(sq / n)
+    res[f"train_{key}"] = float(train[-1])
+    if len(epochs_train) == E:
+        res[f"train_{key}_per_epoch"] = [float(v) for v in train]
+    res["train_metrics_on"] = "packed samples" if Z.quantization_bits else "float32 samples"
+    if sct is not None:
+        Wt = np.concatenate([H[c].T for c in range(k)])              # (k * E, d+1)
+        tnorm = prep.Norm(norm.mode, norm.lo, norm.hi, norm.to_min1_1, add_bias=True)
+        tcorrect, tsq = np.zeros(E), np.zeros(E)
+        for chunk, yt, _ in filestream.iter_dense(args.test, d):
+            z = prep.dot_rows(chunk, Wt, tnorm).reshape(-1, k, E)
+            if targets is not None:
+                tcorrect += _score_counts(z, yt, targets, y_center, y_scale, sq_out=None)
+            else:
+                p = z[:, 0, :] * y_scale + y_center
+                tsq += np.sum((p - yt[:, None]) ** 2, axis=0)
+        nt = sct.n
+        test = tcorrect / nt if targets is not None else np.sqrt(tsq / nt)
+        res[f"test_{key}_per_epoch"] = [float(v) for v in test]
+        res[f"test_{key}"] = float(test[-1])
     else:
         res[f"test_{key}"] = None
     if targets is not None:
         res["classes"] = [float(t) for t in targets]
     return res
+
+
+def _score_counts(z, y, targets, y_center, y_scale, sq_out=None):
+    """Correct predictions per epoch column of z (n, k, E) for labels y (n,)."""
+    if targets is None:
+        return np.zeros(z.shape[2])
+    if len(targets) == 1:
+        return np.sum((z[:, 0, :] > 0) == (y == targets[0])[:, None], axis=0)
+    pred = np.asarray(targets)[np.argmax(z, axis=1)]           # (n, E)
+    return np.sum(pred == y[:, None], axis=0)
+
+
+def _print_times(res):
+    s = res["seconds"]
+    print(f"time: prepare {s['prepare']:.3f} s (parse, statistics, pack), engine "
+          f"{s['engine']:.3f} s, evaluate {s['evaluate']:.3f} s, total {s['total']:.3f} s")
 
 
 def _print_table(res, classify):
@@ -333,12 +434,19 @@ def _print_table(res, classify):
         head += f" {'test ' + key:>15}"
     head += f" {'seconds':>9}"
     print(head)
+    per = res.get(f"train_{key}_per_epoch")
+    last = len(res["loss"]) - 1
     for e, loss in enumerate(res["loss"]):
-        line = f"{e + 1:>5} {loss:>12.6g} {res[f'train_{key}_per_epoch'][e]:>15.4f}"
+        tr = per[e] if per is not None else (res[f"train_{key}"] if e == last else None)
+        tr_s = f"{tr:>15.4f}" if tr is not None else f"{'-':>15}"
+        line = f"{e + 1:>5} {loss:>12.6g} {tr_s}"
         if has_test:
             line += f" {res[f'test_{key}_per_epoch'][e]:>15.4f}"
         line += f" {res['epoch_seconds'][e]:>9.4f}"
         print(line)
+    if res.get("bits"):
+        print(f"train {key}: on the packed Q{res['bits']} samples the engine trained on; "
+              f"loss: {'progressive (engine)' if res.get('loss_kind') == 'progressive' else 'end-of-epoch objective'}")
     print(f"backend {res['backend']}, Q{res['bits']}, step {res['step_size']:.6g}, "
           f"{res['num_samples']} samples x "
           f"{res['num_features']} features (bias included), {res['bytes_per_epoch']} bytes "
@@ -356,7 +464,10 @@ def _plot(res, classify, path):
     a1.set_xlabel("epoch")
     a1.set_ylabel("training loss")
     a1.set_yscale("log" if min(res["loss"]) > 0 else "linear")
-    a2.plot(ep, res[f"train_{key}_per_epoch"], marker="o", label="train")
+    if res.get(f"train_{key}_per_epoch") is not None:
+        a2.plot(ep, res[f"train_{key}_per_epoch"], marker="o", label="train")
+    else:
+        a2.plot([ep[-1]], [res[f"train_{key}"]], marker="o", linestyle="", label="train")
     if res.get(f"test_{key}_per_epoch") is not None:
         a2.plot(ep, res[f"test_{key}_per_epoch"], marker="s", label="test")
     a2.set_xlabel("epoch")
