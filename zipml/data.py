@@ -320,7 +320,8 @@ def _opt_count(v, name: str):
     return int(v)
 
 
-def _load_stream(f, name: str, n_features, num_samples, zero_based: bool, backend: str | None):
+def _load_stream(f, name: str, n_features, num_samples, zero_based: bool, backend: str | None,
+                 bias: bool = False):
     global _warned_python
     n_features = _opt_count(n_features, "n_features")
     num_samples = _opt_count(num_samples, "num_samples")
@@ -361,8 +362,11 @@ def _load_stream(f, name: str, n_features, num_samples, zero_based: bool, backen
         max_col = max(max_col, mc)
         line0 += nlines
     d = n_features if n_features is not None else max_col + 1
+    b = 1 if bias else 0
     try:
-        X = np.zeros((n_rows, d), dtype=np.float32)
+        X = np.zeros((n_rows, d + b), dtype=np.float32)
+        if bias:
+            X[:, 0] = 1.0
     except MemoryError:
         raise ValueError(f"{name}: a dense {n_rows} x {d} float32 matrix does not fit in memory "
                          f"(largest feature index {max_col + (0 if zero_based else 1)})") from None
@@ -374,18 +378,20 @@ def _load_stream(f, name: str, n_features, num_samples, zero_based: bool, backen
         if vals.shape[0]:
             if backend == "c":
                 ffi, lib = _clibsvm.ffi, _clibsvm.lib
+                # rows of d + b floats; the features start after the bias column
                 lib.zml_libsvm_fill(ffi.from_buffer("int64_t[]", rowptr),
                                     ffi.from_buffer("int32_t[]", cols),
-                                    ffi.from_buffer("float[]", vals), k, d,
-                                    ffi.from_buffer("float[]", X[r:r + k]))
+                                    ffi.from_buffer("float[]", vals), k, d + b,
+                                    ffi.from_buffer("float[]", X[r:r + k]) + b)
             else:
                 rows = np.repeat(np.arange(r, r + k), np.diff(rowptr))
-                X[rows, cols] = vals
+                X[rows, cols + b] = vals
         r += k
     return X, y
 
 
-def load_libsvm(path, n_features=None, *, num_samples=None, zero_based=False, backend=None):
+def load_libsvm(path, n_features=None, *, num_samples=None, zero_based=False, backend=None,
+                bias=False):
     """Read a libsvm / svmlight text file into a dense matrix.
 
     Parameters
@@ -402,6 +408,9 @@ def load_libsvm(path, n_features=None, *, num_samples=None, zero_based=False, ba
     backend : {None, "c", "python"}
         Tokenizer: the C one (``zipml._libsvm``, default when built) or the slow pure-Python
         one with identical behaviour (fallback, and the oracle of the tests).
+    bias : bool
+        Return ``X`` with the engine's bias column (1.0) in front, filled in place (no second
+        copy of the matrix to add it; :meth:`zipml.sgd.ZipML_SGD.load_libsvm_data` uses this).
 
     Returns
     -------
@@ -436,7 +445,8 @@ def load_libsvm(path, n_features=None, *, num_samples=None, zero_based=False, ba
     """
     name = os.fspath(path)
     with open(name, "rb") as f:
-        return _load_stream(f, str(name), n_features, num_samples, bool(zero_based), backend)
+        return _load_stream(f, str(name), n_features, num_samples, bool(zero_based), backend,
+                            bool(bias))
 
 
 def _load_bytes(data: bytes, n_features=None, *, num_samples=None, zero_based=False,

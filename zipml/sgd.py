@@ -237,8 +237,12 @@ class ZipML_SGD:
         if isinstance(num_features, bool) or not isinstance(num_features, numbers.Integral) \
                 or num_features <= 0:
             raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
-        X, y = data.load_libsvm(path_to_file, int(num_features), num_samples=num_samples)
-        self.set_data(X, y)
+        A, y = data.load_libsvm(path_to_file, int(num_features), num_samples=num_samples,
+                                bias=True)      # the bias column filled in place: one matrix
+        if A.shape[0] == 0:
+            raise ValueError(f"{path_to_file}: no samples (empty, or blank and comment lines "
+                             f"only)")
+        self._set_biased(A, y)
         return self
 
     def set_data(self, X, y):
@@ -267,6 +271,11 @@ class ZipML_SGD:
         a = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float32)
         a[:, 0] = 1.0                   # the bias column
         a[:, 1:] = X                    # one converting copy, no temporaries
+        return self._set_biased(a, y)
+
+    def _set_biased(self, a, y):
+        """Take ``a`` (float32, bias column first, checked) and ``y`` as the data."""
+        y = np.asarray(y, dtype=np.float64)
         self.a = a
         self.b = y.copy()
         self.num_samples, self.num_features = self.a.shape
