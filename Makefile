@@ -5,7 +5,8 @@
 # Python packages go into the project's own virtual environment $(VENV) (default .venv), made
 # by the Debian Python $(PYTHON); nothing is installed into any other Python. Debian packages
 # are installed only when missing (apt-get update runs once, only then, through sudo when not
-# root); apt waits up to $(APT_LOCK_WAIT) s for a dpkg lock held by another apt.
+# root); apt-get update and install wait up to $(APT_LOCK_WAIT) s each for the locks of
+# another apt (update: retried every 5 s; install: apt's DPkg::Lock::Timeout).
 #
 # Debian packages, one word each:
 #   the venv and the C extensions: python3-venv python3-dev gcc g++ (Verilator builds C++);
@@ -43,7 +44,12 @@ define apt_install
 	    || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) update && \
+	  err=$$(mktemp); waited=0; \
+	  until $(SUDO) apt-get update 2>$$err; do cat $$err >&2; \
+	    grep -q "Could not get lock" $$err && [ $$waited -lt $(APT_LOCK_WAIT) ] \
+	      || { rm -f $$err; exit 1; }; \
+	    echo "apt-get update: another apt holds the lock, retrying in 5 s"; \
+	    sleep 5; waited=$$((waited + 5)); done; rm -f $$err; \
 	  $(SUDO) apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) install -y \
 	    --no-install-recommends $$missing; \
 	else echo "Debian packages present: $(1)"; fi
@@ -56,7 +62,7 @@ apt-deps:
 	$(call apt_install,$(APT_PACKAGES))
 
 $(VPY):
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 # pip install -e reruns whenever the packaging or the C sources changed.
 $(DEMO_STAMP): $(PKG_SOURCES) | $(VPY)
