@@ -78,14 +78,32 @@ class _ZipMLBase(BaseEstimator):
         if isinstance(self.delay, bool) or not isinstance(self.delay, numbers.Integral) \
                 or self.delay < 1:
             bad("delay", "an integer >= 1")
+        for name in ("cost_pos", "cost_neg"):        # the classifier's SVM costs
+            v = getattr(self, name, 1.0)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) \
+                    or v <= 0:
+                bad(name, "a finite number > 0")
         if self.double_sampling and (self.bits == 0 or self.rounding != "stochastic"):
             raise ValueError(f"{type(self).__name__}: double_sampling needs bits > 0 and "
                              f"rounding='stochastic'")
 
     # ------------------------------------------------------------------ normalisation
+    @staticmethod
+    def _check_float32(X):
+        """The engine works in float32: a float64 value beyond its range is an error (named
+        here, before the cast turns it into inf)."""
+        X = np.asarray(X)
+        if X.dtype == np.float64 and X.size:
+            big = np.abs(X) > np.finfo(np.float32).max
+            if big.any():
+                i, j = np.argwhere(big)[0]
+                raise ValueError(f"X has {X[i, j]!r} at row {i}, column {j}: outside the "
+                                 f"float32 range (|x| <= 3.4e38) of the engine's data")
+        return X
+
     def _fit_normalize(self, X):
         from . import data
-        X = np.asarray(X, dtype=np.float32)
+        X = np.asarray(self._check_float32(X), dtype=np.float32)
         if self.normalize in ("c", "r"):
             Xn, stats = data.normalize(X, to_min1_1=bool(self.to_min1_1), axis=self.normalize)
             self.normalization_ = stats if self.normalize == "c" else None
@@ -95,7 +113,7 @@ class _ZipMLBase(BaseEstimator):
 
     def _transform(self, X):
         from . import data
-        X = np.asarray(X, dtype=np.float32)
+        X = np.asarray(self._check_float32(X), dtype=np.float32)
         if self.normalize == "c":
             Xn, _ = data.normalize(X, to_min1_1=bool(self.to_min1_1), axis="c",
                                    stats=self.normalization_)
@@ -129,7 +147,26 @@ class _ZipMLBase(BaseEstimator):
                                              bool(self.double_sampling), self.loss)
         else:
             self.step_size_ = float(self.step_size)
+            self._warn_tiny_step(Z)
         return self.step_size_
+
+    def _warn_tiny_step(self, Z):
+        """Warn when the largest first update, ``step * |gradient| * |feature|`` at the zero
+        model, is below one unit (2^-23) of the engine's Q8.23 model: the updates round to
+        zero and the model stays (nearly) zero."""
+        if self.loss == "linreg":
+            g = float(np.max(np.abs(Z.b)))
+        elif self.loss == "logreg":
+            g = 0.5
+        else:
+            g = max(float(getattr(self, "cost_pos", 1.0)), float(getattr(self, "cost_neg", 1.0)))
+        reach = self.step_size_ * g * float(np.max(np.abs(Z.a)))
+        if 0 < reach < 2.0 ** -23:
+            warnings.warn(f"{type(self).__name__}: step_size={self.step_size_!r} is too small "
+                          f"for the engine's Q8.23 model: the largest update is {reach:.3g}, "
+                          f"below its resolution 2^-23 = 1.19e-07, so the model stays (nearly) "
+                          f"zero; use a larger step_size or 'auto'", RuntimeWarning,
+                          stacklevel=4)
 
     def _train(self, Z, loss, use_binarized):
         step = self.step_size_
@@ -159,6 +196,7 @@ class _ZipMLBase(BaseEstimator):
         """models: (k, d, epochs) float64 -> coef_, intercept_, models_."""
         self.models_ = models
         last = models[:, :, -1]
+
         self.coef_ = last[:, 1:].copy()
         self.intercept_ = last[:, 0].copy()
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
+import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -115,12 +118,76 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar, no table")
 
 
+def fmt_step(step) -> str:
+    """A step size as ``2^-k`` when it is a power of two, else ``g (2^x.xx)``."""
+    k = math.log2(step)
+    if k == int(k):
+        return f"2^{int(k)}"
+    return f"{step:.4g} (2^{k:.2f})"
+
+
 def _load(path, what):
     from .. import data
     from ..cli import UsageError
+    if os.path.isdir(path):
+        raise UsageError(f"{what} file is a directory: {path}")
     if not os.path.isfile(path):
         raise UsageError(f"{what} file not found: {path}")
-    return data.load_libsvm(path)
+    X, y = data.load_libsvm(path)
+    if X.shape[0] == 0:
+        raise UsageError(f"{what} file has no samples (empty, or only comments and blank "
+                         f"lines): {path}")
+    return X, y
+
+
+def check_output(path, option):
+    """Before any work: ``path`` can be written (its folder exists and takes a new file)."""
+    from ..cli import UsageError
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a directory")
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise UsageError(f"{option} {path}: output directory does not exist: {d}")
+    try:
+        fd, probe = tempfile.mkstemp(dir=d, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write in {d}: {exc.strerror}") from None
+
+
+def write_atomic(writers):
+    """``writers``: ``{path: write(tmp_path)}``. Every file is written to a temporary file in
+    its folder first; the files are renamed into place only when all were written, so a
+    failure (full disk, bad plot) leaves no file half-written or stale."""
+    tmps = {}
+    mask = os.umask(0)
+    os.umask(mask)
+    try:
+        for path, write in writers.items():
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                                       prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+            os.close(fd)
+            tmps[path] = tmp
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~mask)
+        for path, tmp in tmps.items():
+            os.replace(tmp, path)
+    finally:
+        for tmp in tmps.values():
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _json_safe(v):
+    """JSON has no NaN/inf: non-finite floats become null."""
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
 def _pad(X, d):
@@ -150,10 +217,11 @@ def run(args) -> int:
 
     if args.plot and not args.plot.lower().endswith(".png"):
         raise UsageError(f"--plot needs a .png file name, got {args.plot}")
-    for out in (args.json, args.plot):
-        if out and os.path.dirname(os.path.abspath(out)) and not os.path.isdir(
-                os.path.dirname(os.path.abspath(out))):
-            raise UsageError(f"output directory does not exist: {os.path.dirname(out)}")
+    if args.json and args.plot and os.path.abspath(args.json) == os.path.abspath(args.plot):
+        raise UsageError(f"--json and --plot name the same file: {args.json}")
+    for out, option in ((args.json, "--json"), (args.plot, "--plot")):
+        if out:
+            check_output(out, option)
 
     Xtr, ytr = _load(args.train, "training")
     Xte = yte = None
@@ -182,6 +250,17 @@ def run(args) -> int:
                 raise UsageError(f"the training labels have one class only: {classes[0]:g}")
             targets = [classes[1]] if len(classes) == 2 else list(classes)
         labels = ytr
+        if yte is not None:
+            known = np.isin(yte, np.unique(ytr))
+            if not known.any():
+                raise UsageError(f"none of the test labels ({_show(np.unique(yte))}) is a "
+                                 f"training label ({_show(np.unique(ytr))}): {args.test} does "
+                                 f"not test this model")
+            if not known.all():
+                what = "count as the rest" if len(targets) == 1 else "count as errors"
+                warnings.warn(f"{int(np.count_nonzero(~known))} of {len(yte)} test samples "
+                              f"have labels no training sample has "
+                              f"({_show(np.unique(yte[~known]))}): they {what}")
     else:
         labels = ytr.astype(np.float64)
         if not args.no_normalize_labels:
@@ -207,12 +286,22 @@ def run(args) -> int:
     if args.step_size == "auto":
         from ..stepsize import auto_step_size
         args.step_size = auto_step_size(Z.a, args.bits, args.delay, loss=args.model)
+    else:
+        g = {"svm": max(args.cost_pos, args.cost_neg), "logreg": 0.5}.get(
+            args.model, float(np.max(np.abs(labels))))
+        reach = args.step_size * g * float(np.max(np.abs(Z.a)))
+        if 0 < reach < 2.0 ** -23:
+            warnings.warn(f"--step-size {args.step_size:g} is too small for the engine's Q8.23 "
+                          f"model: the largest update is {reach:.3g}, below its resolution "
+                          f"2^-23 = 1.19e-07, so the model stays (nearly) zero; use a larger "
+                          f"step or auto")
     Z.backend()          # build (and on "auto" detect) the backend before any timing
 
     from tqdm import tqdm
     total = args.epochs * (len(targets) if classify else 1)
-    bar = tqdm(total=total, unit="epoch", disable=args.quiet, desc=f"Q{args.bits} {args.model}",
-               leave=False)
+    # a terminal only: in a pipe or a file the bar's carriage returns would leave fragments
+    bar = tqdm(total=total, unit="epoch", disable=args.quiet or not sys.stderr.isatty(),
+               desc=f"Q{args.bits} {args.model}", leave=False)
     histories, times = [], []
     t_epoch = [time.perf_counter()]
 
@@ -243,19 +332,27 @@ def run(args) -> int:
                    else None, Xtr, ytr, Xte, yte, y_center, y_scale)
     res["epoch_seconds"] = [float(sum(times[e::args.epochs])) for e in range(args.epochs)]
     res["bytes_per_epoch"] = int(Z.bytes_per_epoch) * (len(histories))
+    res["bytes_per_epoch_per_model"] = int(Z.bytes_per_epoch)
     res.update(train=args.train, test=args.test, model=args.model, bits=args.bits,
                rounding=args.rounding if args.bits else None, epochs=args.epochs,
                step_size=args.step_size, reg=args.reg, reg_shift=_reg_shift(args),
                backend=Z.backend().name, normalize=args.normalize,
                num_samples=int(Xtr.shape[0]), num_features=int(Z.num_features),
                models=len(histories))
+    res["labels_scaled"] = (not classify) and not args.no_normalize_labels
     if not args.quiet:
         _print_table(res, classify)
+    writers = {}
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res, f, indent=1)
+        def write_json(tmp):
+            with open(tmp, "w") as f:
+                f.write(json.dumps(_json_safe(res), indent=1, allow_nan=False))
+                f.flush()
+                os.fsync(f.fileno())
+        writers[args.json] = write_json
     if args.plot:
-        _plot(res, classify, args.plot)
+        writers[args.plot] = lambda tmp: _plot(res, classify, tmp)
+    write_atomic(writers)
     return 0
 
 
@@ -327,22 +424,39 @@ def _metrics(args, Z, histories, targets, classes, Xtr, ytr, Xte, yte, y_center,
 
 def _print_table(res, classify):
     key = "accuracy" if classify else "rmse"
-    head = f"{'epoch':>5} {'loss':>12} {'train ' + key:>15}"
+    if classify:
+        names = ("loss", "train accuracy", "test accuracy")
+    else:
+        names = ("loss (scaled y)" if res.get("labels_scaled") else "loss (y units^2)",
+                 "train RMSE (y)", "test RMSE (y)")
+    w = max(15, len(names[0]))
+    head = f"{'epoch':>5} {names[0]:>{w}} {names[1]:>15}"
     has_test = res.get(f"test_{key}_per_epoch") is not None
     if has_test:
-        head += f" {'test ' + key:>15}"
+        head += f" {names[2]:>15}"
     head += f" {'seconds':>9}"
     print(head)
     for e, loss in enumerate(res["loss"]):
-        line = f"{e + 1:>5} {loss:>12.6g} {res[f'train_{key}_per_epoch'][e]:>15.4f}"
+        line = f"{e + 1:>5} {loss:>{w}.6g} {res[f'train_{key}_per_epoch'][e]:>15.4f}"
         if has_test:
             line += f" {res[f'test_{key}_per_epoch'][e]:>15.4f}"
         line += f" {res['epoch_seconds'][e]:>9.4f}"
         print(line)
-    print(f"backend {res['backend']}, Q{res['bits']}, step {res['step_size']:.6g}, "
-          f"{res['num_samples']} samples x "
-          f"{res['num_features']} features (bias included), {res['bytes_per_epoch']} bytes "
-          f"read per epoch ({res['models']} model(s))")
+    print(f"backend {res['backend']}, Q{res['bits']}, step {fmt_step(res['step_size'])}, "
+          f"{res['num_samples']:,} samples x {res['num_features']} features (bias included)")
+    print(bytes_line(res["bytes_per_epoch_per_model"], res["models"]))
+    if not classify:
+        print("loss: mean squared error / 2 of the model on the labels it trained on"
+              + (" (scaled to [-1, 1])" if res.get("labels_scaled") else "")
+              + "; RMSE: in the units of the labels")
+
+
+def bytes_line(per_model: int, models: int) -> str:
+    """The data moved per epoch, worded the same in ``zipml train`` and ``zipml demo``."""
+    s = f"bytes/epoch: {per_model:,} bytes of packed sample stream read per epoch per model"
+    if models > 1:
+        s += f" ({models} one-vs-rest models: {per_model * models:,} per epoch in all)"
+    return s
 
 
 def _plot(res, classify, path):
@@ -360,9 +474,9 @@ def _plot(res, classify, path):
     if res.get(f"test_{key}_per_epoch") is not None:
         a2.plot(ep, res[f"test_{key}_per_epoch"], marker="s", label="test")
     a2.set_xlabel("epoch")
-    a2.set_ylabel(key)
+    a2.set_ylabel(key if classify else "RMSE (label units)")
     a2.legend()
     fig.suptitle(f"{res['model']} Q{res['bits']} on {os.path.basename(res['train'])}")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
