@@ -51,8 +51,8 @@ class _HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text.lower() or action.default in (None, False, argparse.SUPPRESS) \
-                or not action.option_strings:
+        if "default" in text.lower() or action.default is None or action.default is False \
+                or action.default is argparse.SUPPRESS or not action.option_strings:
             return text
         return text + " (default: %(default)s)"
 

@@ -84,18 +84,19 @@ def add_arguments(p):
     p.add_argument("--test", metavar="FILE", help="test data (libsvm)")
     p.add_argument("--model", choices=("svm", "linreg", "logreg"), default="svm",
                    help="loss: squared-hinge L2-SVM, least squares, logistic (default svm)")
-    p.add_argument("--bits", type=bits_arg, default=0,
+    p.add_argument("--bits", type=bits_arg, default=0, metavar="0|1|2|4|8",
                    help="data precision: 0 (float32), 1, 2, 4 or 8 (default 0)")
     p.add_argument("--rounding", choices=("nearest", "stochastic"), default="nearest",
                    help="quantization rounding (default nearest)")
-    p.add_argument("--epochs", type=positive_int, default=10, help="epochs (default 10)")
-    p.add_argument("--step-size", type=step_arg, default="auto",
+    p.add_argument("--epochs", type=positive_int, default=10, metavar="N",
+                   help="epochs (default 10)")
+    p.add_argument("--step-size", type=step_arg, default="auto", metavar="S|auto",
                    help="step size gamma, or 'auto' (default): 2^-k with k = ceil(log2(S_d * c * "
                         "mean ||a||^2)), S_d the engine's update delay, c = 1/4 for logreg, "
                         "else 1")
     p.add_argument("--step-decay", type=positive_float, default=1.0,
                    help="step size factor per epoch (default 1)")
-    p.add_argument("--reg", type=nonneg_float, default=0.0,
+    p.add_argument("--reg", type=nonneg_float, default=0.0, metavar="R",
                    help="L2 regularisation lambda (engine: step*lambda = 2^-r; default 0)")
     p.add_argument("--cost-pos", type=positive_float, default=1.0, help="SVM positive cost")
     p.add_argument("--cost-neg", type=positive_float, default=1.0, help="SVM negative cost")
@@ -115,7 +116,9 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0, help="seed of shuffling and rounding")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--plot", metavar="PNG", help="plot loss and accuracy per epoch")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (there is none when stderr is not a terminal), no "
+                        "table")
 
 
 def fmt_step(step) -> str:
