@@ -1,10 +1,14 @@
 """The notebooks: outputs stripped in git, a parameter cell, executed end to end on small
 subsets (nbclient, parameters injected after the parameter cell as papermill does), and
-delivered the PYNQ way (``pynq.notebooks`` entry point)."""
+delivered the PYNQ way (``pynq.notebooks`` entry point).
+
+The kernel is the interpreter that runs pytest, through a kernelspec written for the test
+(not whatever kernel a user has installed under the name ``python3``)."""
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import re
 import sys
 import tomllib
@@ -60,15 +64,43 @@ def test_parameter_cell(name):
         assert key in names, f"CI parameter {key} is not a parameter of {name}"
 
 
-def execute(name, tmp_path, params=None):
+KERNEL = "zipml-tests"
+
+
+def kernel_manager(tmp_path):
+    """A kernel manager whose only kernelspec runs ``sys.executable``."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    d = tmp_path / "kernels" / KERNEL
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"zipml tests ({sys.executable})", "language": "python"}))
+    ksm = KernelSpecManager(kernel_dirs=[str(d.parent)])
+    return AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=ksm)
+
+
+def run_notebook(nb, tmp_path):
     from nbclient import NotebookClient
+    NotebookClient(nb, timeout=240, km=kernel_manager(tmp_path), kernel_name=KERNEL,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+
+def test_kernel_is_the_interpreter_running_pytest(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.executable, sys.prefix)"))
+    run_notebook(nb, tmp_path)
+    out = "".join(o.text for o in nb.cells[0].outputs if o.output_type == "stream")
+    assert out.split() == [sys.executable, sys.prefix]
+
+
+def execute(name, tmp_path, params=None):
     nb = load(name)
     i = param_cell(nb)
     cell = nbformat.v4.new_code_cell(CI_PARAMS[name] if params is None else params)
     cell.metadata["tags"] = ["injected-parameters"]
     nb.cells.insert(i + 1, cell)
-    NotebookClient(nb, timeout=240, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, tmp_path)
     text, images = [], 0
     for c in nb.cells:
         for o in c.get("outputs", []):

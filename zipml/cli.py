@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 #: name -> module implementing it (see the module docstring).
 COMMANDS: dict[str, str] = {
@@ -45,13 +46,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """``--help`` names every default (unless the help text already does)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or action.default is None or action.default is False \
+                or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _warning_line(prog):
+    """Warnings as one line, ``zipml CMD: warning: ...`` (no category, no source line)."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"{prog}: warning: {text}", file=file or sys.stderr)
+    return show
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="zipml", description="ZipML-PYNQ: SGD training of linear models on "
                  "float32 or 8/4/2/1-bit data (FPGA, RTL simulation or bit-exact C engine).")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)
-        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP,
+                           formatter_class=_HelpFormatter)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run, _prog=p.prog)
     return ap
@@ -64,7 +85,9 @@ def main(argv=None) -> int:
         ap.print_help(sys.stderr)
         return 2
     try:
-        return int(args._run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line(args._prog)
+            return int(args._run(args) or 0)
     except (UsageError, ValueError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:

@@ -306,14 +306,42 @@ def idx_to_libsvm(images, labels, out, *, scale: float = 1.0, limit=None,
 
 
 # --------------------------------------------------------------------------- CSV
+#: Longest CSV line read (bytes): a binary file without newlines fails here, not in memory.
+MAX_CSV_LINE = 1 << 24
+
+
+def _csv_text_lines(fb, name):
+    """The lines of a CSV file as text; a line that is not UTF-8 or is longer than
+    :data:`MAX_CSV_LINE` raises ``ValueError`` naming the file, line and byte offset."""
+    where = " of the decompressed data" if _gz(name) else ""
+    off = n = 0
+    while True:
+        raw = fb.readline(MAX_CSV_LINE + 1)
+        if not raw:
+            return
+        n += 1
+        if len(raw) > MAX_CSV_LINE:
+            raise ValueError(f"{name}, line {n} (byte offset {off}{where}): longer than "
+                             f"{MAX_CSV_LINE:,} bytes: not a CSV file?")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{name}, line {n}, byte offset {off + exc.start}{where}: byte "
+                             f"0x{raw[exc.start]:02x} is not UTF-8 text (a binary file?)") \
+                from None
+        if n == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        off += len(raw)
+        yield text
+
+
 def iter_csv(path, label_column: int = 0, header: bool = False, delimiter: str = ",",
              chunk_rows: int = CHUNK_ROWS):
     """Yield ``(X, y)`` chunks of a numeric CSV file; ``label_column`` may be negative
     (``-1``: the last column). Every line must have the first line's number of columns."""
     name = os.fspath(path)
     with _open_read(name) as fb:
-        f = io.TextIOWrapper(fb, encoding="utf-8", newline="")
-        reader = csv.reader(f, delimiter=delimiter)
+        reader = csv.reader(_csv_text_lines(fb, name), delimiter=delimiter)
         ncol = None
         rows, labels = [], []
         for row in reader:

@@ -106,6 +106,11 @@ class _ZipMLBase(BaseEstimator):
         if isinstance(self.delay, bool) or not isinstance(self.delay, numbers.Integral) \
                 or self.delay < 1:
             bad("delay", "an integer >= 1")
+        for name in ("cost_pos", "cost_neg"):        # the classifier's SVM costs
+            v = getattr(self, name, 1.0)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) \
+                    or v <= 0:
+                bad(name, "a finite number > 0")
         n_jobs = getattr(self, "n_jobs", None)
         if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(
                 n_jobs, numbers.Integral) or n_jobs == 0):
@@ -120,6 +125,7 @@ class _ZipMLBase(BaseEstimator):
         MODE.SIGNED; sets ``normalization_``."""
         from . import data, prep
         m11 = bool(self.to_min1_1)
+        self._max_abs = 1.0                  # largest |value| of a sample (the bias is 1)
         if self.normalize == "c":
             lo, hi = self._checked(prep.minmax, X, "c")
             self.normalization_ = data.NormStats("c", lo, hi, m11)
@@ -128,7 +134,9 @@ class _ZipMLBase(BaseEstimator):
         if self.normalize == "r":
             return prep.Norm("r", None, None, m11, add_bias=True), m11
         # as they are: the codes are signed when the data have negative values
-        lo, _ = self._checked(prep.minmax, X, "c")
+        lo, hi = self._checked(prep.minmax, X, "c")
+        if lo.size:
+            self._max_abs = max(1.0, float(np.max(np.abs(lo))), float(np.max(np.abs(hi))))
         return prep.Norm("none", add_bias=True), bool(lo.size and lo.min() < 0)
 
     def _norm_for(self, X):
@@ -187,7 +195,26 @@ class _ZipMLBase(BaseEstimator):
                                              self.loss)
         else:
             self.step_size_ = float(self.step_size)
+        self._warn_tiny_step(Z)
         return self.step_size_
+
+    def _warn_tiny_step(self, Z):
+        """Warn when the largest first update, ``step * |gradient| * |feature|`` at the zero
+        model, is below one unit (2^-23) of the engine's Q8.23 model: the updates round to
+        zero and the model stays (nearly) zero."""
+        if self.loss == "linreg":
+            g = float(np.max(np.abs(Z.b)))
+        elif self.loss == "logreg":
+            g = 0.5
+        else:
+            g = max(float(getattr(self, "cost_pos", 1.0)), float(getattr(self, "cost_neg", 1.0)))
+        reach = self.step_size_ * g * self._max_abs
+        if 0 < reach < 2.0 ** -23:
+            warnings.warn(f"{type(self).__name__}: step_size={self.step_size_!r} is too small "
+                          f"for the engine's Q8.23 model: the largest update is {reach:.3g}, "
+                          f"below its resolution 2^-23 = 1.19e-07, so the model stays (nearly) "
+                          f"zero; use a larger step_size or 'auto'", RuntimeWarning,
+                          stacklevel=4)
 
     def _train(self, Z, loss, targets, n_jobs=1):
         """Engine runs on the one packed stream: one per target class (on-chip binarisation),

@@ -358,6 +358,7 @@ class ZipML_SGD:
         self.b, self.b_normalization = data.normalize_labels(self.b, to_min1_1=_flag(to_min1_1))
         self.b = np.asarray(self.b, dtype=np.float64)
         self.binarized_b = None
+        self.binarize_value = None      # the labels changed: b_binarize(value) again
         self._stream = None
         self._stream_key = None
 
@@ -372,6 +373,14 @@ class ZipML_SGD:
         value = _check_finite("value", value)
         self.binarized_b = np.asarray(data.binarize_labels(self.b, value), dtype=np.float64)
         self.binarize_value = value
+        hits = int(np.count_nonzero(self.binarized_b > 0))
+        if hits in (0, self.num_samples):
+            vals = np.unique(self.b)
+            shown = ", ".join(f"{v:g}" for v in vals[:6]) + (", ..." if len(vals) > 6 else "")
+            warnings.warn(f"b_binarize({value:g}): {'no' if hits == 0 else 'every'} label "
+                          f"equals {value:g}, so every binarised label is "
+                          f"{'-1' if hits == 0 else '+1'} (labels: {shown})", UserWarning,
+                          stacklevel=2)
 
     def a_quantize(self, quantization_bits, rounding=None, seed=None, *, redraw=False,
                    double_sampling=False):
@@ -496,8 +505,10 @@ class ZipML_SGD:
         if loss == "linreg":
             return self.b
         if _flag(use_binarized):
-            if self.binarize_value is None:
-                raise ValueError("use_binarized=1 but b_binarize(value) was not called")
+            if self.binarize_value is None or self.binarized_b is None:
+                raise ValueError("use_binarized=1 but b_binarize(value) was not called since "
+                                 "the labels were last set or changed (set_data, "
+                                 "load_libsvm_data, b_normalize)")
             return self.binarized_b
         bad = (self.b != 1.0) & (self.b != -1.0)
         if bad.any():

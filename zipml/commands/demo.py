@@ -1,6 +1,7 @@
 """``zipml demo``: precision-convergence table on scikit-learn's bundled digits (offline)."""
 from __future__ import annotations
 
+import textwrap
 import time
 
 import numpy as np
@@ -21,7 +22,8 @@ def add_arguments(p):
     p.add_argument("--loss", choices=("svm", "logreg"), default="svm", help="default svm")
     p.add_argument("--binary", type=int, metavar="DIGIT", choices=range(10),
                    help="one digit vs the rest instead of 10-class one-vs-rest")
-    p.add_argument("--backend", choices=("auto", "cpu", "sim", "pynq"), default="auto")
+    p.add_argument("--backend", choices=("auto", "cpu", "sim", "pynq"), default="auto",
+                   help="where the engine runs (default auto: the board if found, else cpu)")
     p.add_argument("--seed", type=int, default=0, help="train/test split and rounding seed")
 
 
@@ -41,9 +43,19 @@ def run(args) -> int:
         task = f"digit {args.binary} vs rest"
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=args.seed,
                                           stratify=y)
-    print(f"digits (scikit-learn, 8x8 images): {len(Xtr)} training and {len(Xte)} test "
+    from .train import fmt_step
+    step = ("auto (a power of two per precision, in the table)" if args.step_size == "auto"
+            else fmt_step(args.step_size))
+    _wrap(f"digits (scikit-learn, 8x8 images): {len(Xtr):,} training and {len(Xte):,} test "
           f"samples, 64 features + bias; {task}; {args.loss}, {args.epochs} epochs, step "
-          f"{args.step_size}, column normalisation to [0,1]; backend {backend}")
+          f"{step}, column normalisation to [0,1]; backend {backend}")
+    print()
+    _wrap("Q0 = the data as float32; Q8, Q4, Q2, Q1 = the data quantized to 8, 4, 2 or 1 "
+          "bit(s) per value. Q8 and Q4 round to the nearest level. Q2 and Q1 have only 3 and 2 "
+          "levels and round stochastically: up or down at random, with the probabilities that "
+          "make the expected quantized value equal the value (unbiased, the rounding ZipML's "
+          "convergence analysis assumes), where nearest rounding moves every value to a fixed "
+          "level.")
     rows = []
     for bits, rounding in ROWS:
         clf = ZipMLClassifier(bits=bits, loss=args.loss, epochs=args.epochs,
@@ -69,18 +81,22 @@ def _print(rows, epochs, backend):
         print(f"{'Q' + str(bits):<5} {rounding if bits else '-':<10} "
               + " ".join(f"{curve[e]:>7.4f}" for e in shown))
     print()
-    print(f"{'prec':<5} {'step':>8} {'test acc':>9} {'bytes/epoch':>12} {'vs Q0':>7} "
+    from .train import fmt_step
+    w = max(8, max(len(fmt_step(r[7])) for r in rows))
+    print(f"{'prec':<5} {'step':>{w}} {'test acc':>9} {'bytes/epoch':>12} {'vs Q0':>7} "
           f"{'train s':>8}")
     q0 = rows[0][4]
     for bits, rounding, curve, acc, nbytes, secs, k, step in rows:
-        print(f"{'Q' + str(bits):<5} {_step(step):>8} {100 * acc:>8.2f}% {nbytes:>12,d} "
+        print(f"{'Q' + str(bits):<5} {fmt_step(step):>{w}} {100 * acc:>8.2f}% {nbytes:>12,d} "
               f"{q0 / nbytes:>6.1f}x {secs:>8.3f}")
     print()
-    print(f"bytes/epoch = bytes of the packed sample stream the engine reads per epoch and per "
-          f"binary model ({rows[0][6]} model(s) per row); train s = wall time of fit "
-          f"(normalise, quantize, pack, all models); backend: {backend}")
+    k = rows[0][6]
+    models = f"{k} one-vs-rest models per row" if k > 1 else "one model per row"
+    _wrap(f"bytes/epoch: bytes of packed sample stream read per epoch per model ({models}); "
+          f"vs Q0: Q0's bytes/epoch divided by the row's (how many times fewer bytes the "
+          f"engine reads); train s: wall time of fit (normalise, quantize, pack, all models); "
+          f"backend: {backend}")
 
 
-def _step(step):
-    k = -np.log2(step)
-    return f"2^-{int(k)}" if k == int(k) else f"{step:.4g}"
+def _wrap(text, width=100):
+    print(textwrap.fill(text, width=width, break_on_hyphens=False))

@@ -10,6 +10,7 @@ Examples::
 from __future__ import annotations
 
 import os
+import sys
 
 HELP = ("transfer learning: 2048 InceptionV3 features per image of a folder as libsvm lines "
         "(torchvision), or --mix such files into shuffled train/test files")
@@ -37,7 +38,8 @@ def add_arguments(p):
     p.add_argument("--test", type=int, metavar="M", help="--mix: lines of the test file")
     p.add_argument("--seed", type=int, default=0,
                    help="shuffle seed (--mix) / seed of --random-weights (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (there is none when stderr is not a terminal)")
 
 
 def run(args) -> int:
@@ -90,7 +92,7 @@ def run(args) -> int:
         n, source = transfer.images_to_libsvm(
             args.folder, args.label, args.output[0], weights=args.weights,
             random_weights=args.random_weights, seed=args.seed, size=args.size,
-            batch_size=args.batch_size, progress=not args.quiet)
+            batch_size=args.batch_size, progress=not args.quiet and sys.stderr.isatty())
     except ImportError as exc:
         raise UsageError(str(exc)) from None
     print(f"{args.output[0]}: {n} images x {transfer.FEATURES} features, label "

@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
+import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -81,18 +84,19 @@ def add_arguments(p):
     p.add_argument("--test", metavar="FILE", help="test data (libsvm)")
     p.add_argument("--model", choices=("svm", "linreg", "logreg"), default="svm",
                    help="loss: squared-hinge L2-SVM, least squares, logistic (default svm)")
-    p.add_argument("--bits", type=bits_arg, default=0,
+    p.add_argument("--bits", type=bits_arg, default=0, metavar="0|1|2|4|8",
                    help="data precision: 0 (float32), 1, 2, 4 or 8 (default 0)")
     p.add_argument("--rounding", choices=("nearest", "stochastic"), default="nearest",
                    help="quantization rounding (default nearest)")
-    p.add_argument("--epochs", type=positive_int, default=10, help="epochs (default 10)")
-    p.add_argument("--step-size", type=step_arg, default="auto",
+    p.add_argument("--epochs", type=positive_int, default=10, metavar="N",
+                   help="epochs (default 10)")
+    p.add_argument("--step-size", type=step_arg, default="auto", metavar="S|auto",
                    help="step size gamma, or 'auto' (default): 2^-k with k = ceil(log2(S_d * c * "
                         "mean ||a||^2)), S_d the engine's update delay, c = 1/4 for logreg, "
                         "else 1")
     p.add_argument("--step-decay", type=positive_float, default=1.0,
                    help="step size factor per epoch (default 1)")
-    p.add_argument("--reg", type=nonneg_float, default=0.0,
+    p.add_argument("--reg", type=nonneg_float, default=0.0, metavar="R",
                    help="L2 regularisation lambda (engine: step*lambda = 2^-r; default 0)")
     p.add_argument("--cost-pos", type=positive_float, default=1.0, help="SVM positive cost")
     p.add_argument("--cost-neg", type=positive_float, default=1.0, help="SVM negative cost")
@@ -112,13 +116,73 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0, help="seed of shuffling and rounding")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--plot", metavar="PNG", help="plot loss and accuracy per epoch")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (there is none when stderr is not a terminal), no "
+                        "table")
     p.add_argument("--verbose", action="store_true",
                    help="also say where the time went (prepare, engine, evaluate)")
     p.add_argument("--train-metrics", choices=("last", "every"), default="last",
                    help="training accuracy/RMSE (on the packed samples) after the last epoch "
                         "only (default) or after every epoch (one more pass over the stream "
                         "per model and epoch)")
+
+
+def fmt_step(step) -> str:
+    """A step size as ``2^-k`` when it is a power of two, else ``g (2^x.xx)``."""
+    k = math.log2(step)
+    if k == int(k):
+        return f"2^{int(k)}"
+    return f"{step:.4g} (2^{k:.2f})"
+
+
+def check_output(path, option):
+    """Before any work: ``path`` can be written (its folder exists and takes a new file)."""
+    from ..cli import UsageError
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a directory")
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise UsageError(f"{option} {path}: output directory does not exist: {d}")
+    try:
+        fd, probe = tempfile.mkstemp(dir=d, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write in {d}: {exc.strerror}") from None
+
+
+def write_atomic(writers):
+    """``writers``: ``{path: write(tmp_path)}``. Every file is written to a temporary file in
+    its folder first; the files are renamed into place only when all were written, so a
+    failure (full disk, bad plot) leaves no file half-written or stale."""
+    tmps = {}
+    mask = os.umask(0)
+    os.umask(mask)
+    try:
+        for path, write in writers.items():
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                                       prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+            os.close(fd)
+            tmps[path] = tmp
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~mask)
+        for path, tmp in tmps.items():
+            os.replace(tmp, path)
+    finally:
+        for tmp in tmps.values():
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _json_safe(v):
+    """JSON has no NaN/inf: non-finite floats become null."""
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
 def _check_input(path, what):
@@ -150,10 +214,11 @@ def run(args) -> int:
 
     if args.plot and not args.plot.lower().endswith(".png"):
         raise UsageError(f"--plot needs a .png file name, got {args.plot}")
-    for out in (args.json, args.plot):
-        if out and os.path.dirname(os.path.abspath(out)) and not os.path.isdir(
-                os.path.dirname(os.path.abspath(out))):
-            raise UsageError(f"output directory does not exist: {os.path.dirname(out)}")
+    if args.json and args.plot and os.path.abspath(args.json) == os.path.abspath(args.plot):
+        raise UsageError(f"--json and --plot name the same file: {args.json}")
+    for out, option in ((args.json, "--json"), (args.plot, "--plot")):
+        if out:
+            check_output(out, option)
     _check_input(args.train, "training")
     if args.test:
         _check_input(args.test, "test")
@@ -217,6 +282,18 @@ def run(args) -> int:
                 raise UsageError(f"the training labels have one class only: {classes[0]:g}")
             targets = [classes[1]] if len(classes) == 2 else list(classes)
         labels = ytr
+        if sct is not None:
+            yte = sct.labels
+            known = np.isin(yte, np.unique(ytr))
+            if not known.any():
+                raise UsageError(f"none of the test labels ({_show(np.unique(yte))}) is a "
+                                 f"training label ({_show(np.unique(ytr))}): {args.test} does "
+                                 f"not test this model")
+            if not known.all():
+                what = "count as the rest" if len(targets) == 1 else "count as errors"
+                warnings.warn(f"{int(np.count_nonzero(~known))} of {len(yte)} test samples "
+                              f"have labels no training sample has "
+                              f"({_show(np.unique(yte[~known]))}): they {what}")
     else:
         labels = ytr.astype(np.float64)
         if not args.no_normalize_labels:
@@ -240,12 +317,25 @@ def run(args) -> int:
         from ..stepsize import step_from_norm
         args.step_size = step_from_norm(sumsq / n, args.bits, d + 1, args.delay,
                                         loss=args.model)
+    else:
+        g = {"svm": max(args.cost_pos, args.cost_neg), "logreg": 0.5}.get(
+            args.model, float(np.max(np.abs(labels))))
+        max_abs = 1.0                                   # the bias; normalised data: <= 1
+        if args.normalize == "none":
+            max_abs = max(1.0, float(np.max(np.abs(lo))), float(np.max(np.abs(hi))))
+        reach = args.step_size * g * max_abs
+        if 0 < reach < 2.0 ** -23:
+            warnings.warn(f"--step-size {args.step_size:g} is too small for the engine's Q8.23 "
+                          f"model: the largest update is {reach:.3g}, below its resolution "
+                          f"2^-23 = 1.19e-07, so the model stays (nearly) zero; use a larger "
+                          f"step or auto")
     times["prepare"] = time.perf_counter() - t0
 
     from tqdm import tqdm
     total = args.epochs * (len(targets) if classify else 1)
-    bar = tqdm(total=total, unit="epoch", disable=args.quiet, desc=f"Q{args.bits} {args.model}",
-               leave=False)
+    # a terminal only: in a pipe or a file the bar's carriage returns would leave fragments
+    bar = tqdm(total=total, unit="epoch", disable=args.quiet or not sys.stderr.isatty(),
+               desc=f"Q{args.bits} {args.model}", leave=False)
     histories, loss_sums, epoch_times = [], [], []
     t_epoch = [time.perf_counter()]
 
@@ -285,21 +375,29 @@ def run(args) -> int:
                             for e in range(args.epochs)]
     res["seconds"] = {k: round(v, 6) for k, v in times.items()}
     res["bytes_per_epoch"] = int(Z.bytes_per_epoch) * (len(histories))
+    res["bytes_per_epoch_per_model"] = int(Z.bytes_per_epoch)
     res.update(train=args.train, test=args.test, model=args.model, bits=args.bits,
                rounding=args.rounding if args.bits else None, epochs=args.epochs,
                step_size=args.step_size, reg=args.reg, reg_shift=_reg_shift(args),
                backend=Z.backend().name, normalize=args.normalize,
                num_samples=int(n), num_features=int(Z.num_features),
                models=len(histories))
+    res["labels_scaled"] = (not classify) and not args.no_normalize_labels
     if not args.quiet:
         _print_table(res, classify)
         if args.verbose:
             _print_times(res)
+    writers = {}
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res, f, indent=1)
+        def write_json(tmp):
+            with open(tmp, "w") as f:
+                f.write(json.dumps(_json_safe(res), indent=1, allow_nan=False))
+                f.flush()
+                os.fsync(f.fileno())
+        writers[args.json] = write_json
     if args.plot:
-        _plot(res, classify, args.plot)
+        writers[args.plot] = lambda tmp: _plot(res, classify, tmp)
+    write_atomic(writers)
     return 0
 
 
@@ -428,10 +526,16 @@ def _print_times(res):
 
 def _print_table(res, classify):
     key = "accuracy" if classify else "rmse"
-    head = f"{'epoch':>5} {'loss':>12} {'train ' + key:>15}"
+    if classify:
+        names = ("loss", "train accuracy", "test accuracy")
+    else:
+        names = ("loss (scaled y)" if res.get("labels_scaled") else "loss (y units^2)",
+                 "train RMSE (y)", "test RMSE (y)")
+    w = max(15, len(names[0]))
+    head = f"{'epoch':>5} {names[0]:>{w}} {names[1]:>15}"
     has_test = res.get(f"test_{key}_per_epoch") is not None
     if has_test:
-        head += f" {'test ' + key:>15}"
+        head += f" {names[2]:>15}"
     head += f" {'seconds':>9}"
     print(head)
     per = res.get(f"train_{key}_per_epoch")
@@ -439,18 +543,29 @@ def _print_table(res, classify):
     for e, loss in enumerate(res["loss"]):
         tr = per[e] if per is not None else (res[f"train_{key}"] if e == last else None)
         tr_s = f"{tr:>15.4f}" if tr is not None else f"{'-':>15}"
-        line = f"{e + 1:>5} {loss:>12.6g} {tr_s}"
+        line = f"{e + 1:>5} {loss:>{w}.6g} {tr_s}"
         if has_test:
             line += f" {res[f'test_{key}_per_epoch'][e]:>15.4f}"
         line += f" {res['epoch_seconds'][e]:>9.4f}"
         print(line)
-    if res.get("bits"):
-        print(f"train {key}: on the packed Q{res['bits']} samples the engine trained on; "
-              f"loss: {'progressive (engine)' if res.get('loss_kind') == 'progressive' else 'end-of-epoch objective'}")
-    print(f"backend {res['backend']}, Q{res['bits']}, step {res['step_size']:.6g}, "
-          f"{res['num_samples']} samples x "
-          f"{res['num_features']} features (bias included), {res['bytes_per_epoch']} bytes "
-          f"read per epoch ({res['models']} model(s))")
+    print(f"loss: {'progressive (each sample at the model it met, ENGINE.md 11)' if res.get('loss_kind') == 'progressive' else 'end-of-epoch objective'}"
+          + (f"; train {key}: on the packed Q{res['bits']} samples the engine trained on"
+             if res.get("bits") else ""))
+    print(f"backend {res['backend']}, Q{res['bits']}, step {fmt_step(res['step_size'])}, "
+          f"{res['num_samples']:,} samples x {res['num_features']} features (bias included)")
+    print(bytes_line(res["bytes_per_epoch_per_model"], res["models"]))
+    if not classify:
+        print("loss: mean squared error / 2 of the model on the labels it trained on"
+              + (" (scaled to [-1, 1])" if res.get("labels_scaled") else "")
+              + "; RMSE: in the units of the labels")
+
+
+def bytes_line(per_model: int, models: int) -> str:
+    """The data moved per epoch, worded the same in ``zipml train`` and ``zipml demo``."""
+    s = f"bytes/epoch: {per_model:,} bytes of packed sample stream read per epoch per model"
+    if models > 1:
+        s += f" ({models} one-vs-rest models: {per_model * models:,} per epoch in all)"
+    return s
 
 
 def _plot(res, classify, path):
@@ -471,9 +586,9 @@ def _plot(res, classify, path):
     if res.get(f"test_{key}_per_epoch") is not None:
         a2.plot(ep, res[f"test_{key}_per_epoch"], marker="s", label="test")
     a2.set_xlabel("epoch")
-    a2.set_ylabel(key)
+    a2.set_ylabel(key if classify else "RMSE (label units)")
     a2.legend()
     fig.suptitle(f"{res['model']} Q{res['bits']} on {os.path.basename(res['train'])}")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, format="png")
     plt.close(fig)
