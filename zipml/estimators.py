@@ -224,7 +224,7 @@ class _ZipMLBase(BaseEstimator):
         cost_pos = float(getattr(self, "cost_pos", 1.0))
         cost_neg = float(getattr(self, "cost_neg", 1.0))
         if use_binarized:
-            Z.binarize_value = float(targets[0])     # labels are checked per run by the engine
+            Z.b_binarize(float(targets[0]))          # each run's value is set in its config
         with warnings.catch_warnings():
             # the REG_SHIFT mapping warning is reported once, by _warn_reg
             warnings.filterwarnings("ignore", message="regularize=")

@@ -688,6 +688,19 @@ class ZipML_SGD:
     def _dots(self, x):
         return self._dots_k(x)[:, 0]
 
+    def dot(self, xs):
+        """``a @ xs``: the samples' dot products with a model ``xs`` (num_features,) or with
+        models (num_features, k), in binary64, computed in C over the float32 data (no float64
+        copy of ``a``); over the packed values when only a stream is held (set_packed).
+        Not in the 2017 API."""
+        self._need_data()
+        xs = np.asarray(xs, dtype=np.float64)
+        if xs.ndim not in (1, 2) or xs.shape[0] != self.num_features:
+            raise ValueError(f"xs must have shape ({self.num_features},) or "
+                             f"({self.num_features}, k), got {xs.shape}")
+        z = self._dots_k(xs.T if xs.ndim == 2 else xs)
+        return z[:, 0] if xs.ndim == 1 else z
+
     def calculate_L2SVM_loss(self, x, cost_pos, cost_neg, regularize, use_binarized):
         """``sum_i c_{y_i}/2 * max(0, 1 - y_i a_i.x)^2 + regularize/2 * ||x||^2`` (float64)."""
         x = self._check_model(x)

@@ -349,7 +349,7 @@ def run(args) -> int:
     try:
         if classify:
             for t in targets:
-                Z.binarize_value = float(t)      # the engine binarises on chip
+                Z.b_binarize(float(t))           # the engine binarises on chip
                 t_epoch[0] = time.perf_counter()
                 if args.model == "svm":
                     h = Z.L2SVM_SGD(args.epochs, args.step_size, args.cost_pos, args.cost_neg,
