@@ -120,7 +120,7 @@ def _load(path, what):
     from ..cli import UsageError
     if not os.path.isfile(path):
         raise UsageError(f"{what} file not found: {path}")
-    return data.load_libsvm(path)
+    return data.load_libsvm(path, zero_based="auto")   # 0-based files as in 2017
 
 
 def _pad(X, d):

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import spec
+from .. import rtl, spec
 from .device import DeviceMemoryError, DeviceTimeout, EngineDevice
 
 HARNESS = Path(__file__).with_name("sim_harness.cpp")
-BUILD = spec.ROOT / "build" / "verilator"
+BUILD = rtl.build_root() / "verilator"
 #: Default G_MAX_DIM of simulated engines: the board builds' size, or ``$ZIPML_SIM_MAX_DIM``.
 SIM_MAX_DIM = int(os.environ.get("ZIPML_SIM_MAX_DIM", spec.DEFAULT_MAX_DIM))
 
