@@ -178,6 +178,17 @@ class AxiDmaModel:
         self.max_length = (1 << bd.DMA_CONFIG["c_sg_length_width"]) - 1
         self.log: list = []          # (register name, value) of every write, for tests
         self.resets = 0
+        #: fault injection: channel name ("MM2S"/"S2MM") -> (DMASR error bit, transfer number)
+        self.faults: dict = {}
+
+    def inject_error(self, channel: str, error: int = SR_DMASLVERR, transfer: int = 1):
+        """Make the ``transfer``-th transfer (counted from now, 1 = the next) of ``channel``
+        fail with ``error`` (``SR_DMAINTERR``, ``SR_DMASLVERR`` or ``SR_DMADECERR``), as a
+        memory that answers SLVERR or an address that decodes nowhere would."""
+        ch = self.mm2s if channel.upper() == "MM2S" else self.s2mm
+        if error not in (SR_DMAINTERR, SR_DMASLVERR, SR_DMADECERR):
+            raise ValueError(f"error must be one of the DMASR error bits, got {error:#x}")
+        self.faults[ch.name] = (error, ch.transfers + int(transfer))
 
     def _ch(self, offset):
         return (self.mm2s, offset) if offset < 0x30 else (self.s2mm, offset - 0x30)
@@ -253,6 +264,12 @@ class AxiDmaModel:
         if ptr is None:
             self._halt(ch, SR_DMASLVERR)
             return
+        fault = self.faults.get(ch.name)
+        if fault and ch.transfers + 1 == fault[1]:
+            del self.faults[ch.name]
+            ch.transfers += 1
+            self._halt(ch, fault[0])
+            return
         ch.sr &= ~SR_IDLE
         ch.busy = True
         ch.transfers += 1
@@ -293,8 +310,9 @@ class _SimEngine(SimDevice):
 def _hwh_parser(hwh: Path):
     """pynq's parser of a ``.hwh`` (2.7: ``HWH``; 3.x/4.0: pynqmetadata)."""
     if PYNQ_VERSION < (3,):
-        from pynq.pl_server.hwh_parser import HWH
-        return HWH(str(hwh))
+        # 2.7 picks the parser class by os.uname().machine: a Zynq-7000's, whatever runs here
+        from pynq.pl_server.hwh_parser import _HWHZynq
+        return _HWHZynq(str(hwh))
     from pynq.metadata.runtime_metadata_parser import RuntimeMetadataParser
     from pynqmetadata.frontends import Metadata
     parser = RuntimeMetadataParser(Metadata(input=Path(hwh)))
@@ -317,11 +335,17 @@ class SimBoard(pynq.Device):
     """
 
     arch = "armv7l"
+    # plain attributes (pynq 2.7's Device has read-only properties backed by a PL server
+    # process for these; this board keeps its state itself)
+    ip_dict = gpio_dict = interrupt_pins = interrupt_controllers = hierarchy_dict = None
+    mem_dict = devicetree_dict = bitfile_name = timestamp = parser = None
 
     def __init__(self, max_dim: int = SIM_MAX_DIM, *, memory_bytes: int = 128 << 20,
                  poll_cycles: int = 1 << 15, s2mm_block: bool = False, jobs: int = 2):
-        super().__init__("zipml_simboard")
-        self.name = "zipml_simboard"
+        # pynq.Device.__init__ is not called: in 2.7 it starts a PL server; it only sets
+        # `tag` (and `parser`) in 3.x/4.0
+        self.tag = self.name = "zipml_simboard"
+        self.devicetree_dict = {}
         self.capabilities = {"REGISTER_RW": True}
         self.max_dim = max_dim
         self.poll_cycles = int(poll_cycles)
@@ -510,6 +534,10 @@ class SimBoard(pynq.Device):
         Dev.active_device = self
         Dev._devices = [self]
         self._forget_clocks()
+        if PYNQ_VERSION < (3, 1):
+            # 2.7 and 3.0 choose the clock driver by the machine (x86 here), not the device
+            from pynq.ps import Clocks, _ClocksZynq
+            Clocks._real_instance = _ClocksZynq()
         from .board import board_available
         board_available(refresh=True)
         return self
