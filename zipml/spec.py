@@ -307,6 +307,11 @@ def _splice(text: str, tag: str, body: str) -> str:
     return text[:i] + "\n" + body + "\n" + text[j:]
 
 
+def _gen_bd_tcl() -> str:
+    from .hw import bd            # the block design (imports this module)
+    return bd.gen_tcl()
+
+
 def generated_files() -> dict[Path, str]:
     """Map of path -> expected content for every generated artefact."""
     doc = ROOT / "docs" / "ENGINE.md"
@@ -317,6 +322,7 @@ def generated_files() -> dict[Path, str]:
         ROOT / "cmodel" / "zipml_spec.h": gen_c(),
         ROOT / "RTL" / "zipml_spec_pkg.vhd": gen_vhdl(),
         ROOT / "scripts" / "zipml_spec.tcl": gen_tcl(),
+        ROOT / "scripts" / "zipml_bd.tcl": _gen_bd_tcl(),
         doc: text,
     }
 

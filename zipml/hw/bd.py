@@ -63,18 +63,14 @@ INTERRUPTS = [(DMA_CELL, "mm2s_introut"), (DMA_CELL, "s2mm_introut")]
 
 def fclk_divisors(mhz: float = FCLK0_MHZ, pll_mhz: float = IO_PLL_MHZ) -> tuple[int, int]:
     """The two 6-bit divisors of an FCLK from the IO PLL that come closest to ``mhz``
-    (what Vivado's PS7 configuration picks; 100 MHz: 10 x 1)."""
+    (100 MHz: 10 x 1, as in Vivado's PS7 configuration)."""
     best = None
-    for d0 in range(1, 64):
-        for d1 in range(1, 64):
+    for d1 in range(1, 64):              # Vivado: the second divisor as small as possible
+        for d0 in range(1, 64):
             err = abs(pll_mhz / (d0 * d1) - mhz)
             if best is None or err < best[0] - 1e-9:
                 best = (err, d0, d1)
     return best[1], best[2]
-
-
-def _tcl_dict(d: dict) -> str:
-    return " ".join(f"{k} {v}" for k, v in d.items())
 
 
 def gen_tcl() -> str:
@@ -86,7 +82,9 @@ def gen_tcl() -> str:
              f"  variable DMA_CELL {DMA_CELL}",
              f"  variable DMA_VLNV {DMA_VLNV}",
              f"  variable FCLK0_MHZ {FCLK0_MHZ}",
-             "  variable DMA_CONFIG {" + _tcl_dict(DMA_CONFIG) + "}",
+             "  variable DMA_CONFIG {"]
+    lines += [f"    {k} {v}" for k, v in DMA_CONFIG.items()]
+    lines += ["  }",
              "  # cell {slave_interface address_block base range}",
              "  variable ADDRESS_MAP {"]
     for cell, (intf, block, base, rng) in ADDRESS_MAP.items():
