@@ -371,7 +371,7 @@ def _load_stream(f, name: str, n_features, num_samples, zero_based, backend: str
         else:                                          # 1-based: shift to columns 0..
             for _, _, cols, _ in parts:
                 cols -= 1
-            max_col -= 1
+            max_col = max(max_col - 1, -1)
         zero_based = bool(min_col == 0)
     d = n_features if n_features is not None else max_col + 1
     try:
