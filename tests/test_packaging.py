@@ -81,3 +81,11 @@ def test_pip_install_dot_works_outside_the_checkout(tmp_path):
     assert vfile.is_relative_to(tmp_path / "cache") and "module zipml_sgd_engine" in \
         vfile.read_text()
     assert run(py, "-c", CHECK).startswith("OK")
+
+
+def test_version_option(capsys):
+    from zipml import cli
+    with pytest.raises(SystemExit) as ei:
+        cli.main(["--version"])
+    assert ei.value.code == 0
+    assert capsys.readouterr().out.strip() == f"zipml {zipml.__version__}"
