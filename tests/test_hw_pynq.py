@@ -107,6 +107,18 @@ def test_overlay_binds_engine_by_vlnv_and_the_real_dma(board, overlays):
     assert ol.axi_dma.sendchannel._align == 8 and ol.axi_dma.recvchannel._align == 4
 
 
+@needs_sim
+def test_plain_overlay_and_the_clock_problem(board, overlays):
+    """pynq 4.0.0: a plain pynq.Overlay of this design fails to set FCLK0 (frequency None);
+    2.7 and 3.x program it from the divisors. ZipMLOverlay works on all (test above)."""
+    if pynq.__version__.startswith("4.0"):
+        with pytest.raises(TypeError, match="NoneType"):
+            pynq.Overlay(str(overlays / "zipml_q1.bit"))
+    else:
+        ol = pynq.Overlay(str(overlays / "zipml_q1.bit"))
+        assert type(ol.axi_dma).__name__ == "DMA" and board.fclk_mhz(0) == bd.FCLK0_MHZ
+
+
 def test_pynq_4_clock_workaround(overlays, monkeypatch):
     """pynq 4.0.0 asks Clocks.set_pl_clk for clock_dict[i]["frequency"], which pynqmetadata
     0.2.0 leaves None on a Zynq-7000: ZipMLOverlay.download fills it from the .hwh."""

@@ -3,7 +3,11 @@
 - :mod:`zipml.hw.device`: :class:`EngineDevice`, the narrow hardware-access interface;
 - :mod:`zipml.hw.driver`: :class:`EngineDriver`, the driver logic written once above it;
 - :mod:`zipml.hw.sim`: :class:`SimDevice`, the RTL compiled with Verilator (``backend="sim"``);
-- :mod:`zipml.hw.pynq_driver`: the board (``backend="pynq"``; imports pynq).
+- :mod:`zipml.hw.pynq_driver`: the board (``backend="pynq"``; imports pynq);
+- :mod:`zipml.hw.board`: bitstream paths, :func:`~zipml.hw.board.board_available`, the
+  board errors (no pynq import);
+- :mod:`zipml.hw.bd`: the block design, described once (TCL and ``.hwh`` are generated);
+- :mod:`zipml.hw.simboard`: a simulated PYNQ-Z1/Z2 for the real pynq library (tests).
 
 :class:`HwBackend` puts an :class:`EngineDriver` behind the backend interface of
 :mod:`zipml.backends`.
