@@ -321,6 +321,31 @@ def test_ctrl_c_during_a_wait(board, overlays):
     assert ("MM2S+0x00", 4) in board.dma.log
 
 
+@needs_sim
+def test_cma_capacity(overlays):
+    """The run's buffers must fit the CMA pool: checked before any allocation."""
+    from zipml.hw import DeviceMemoryError, simboard
+    bits = 0
+    cfg, stream = _case(bits, 200, 40, 2)                 # 200 x 21 words = 33.6 KB
+    with simboard.SimBoard(MAX_DIM, memory_bytes=32 << 10) as board:
+        b = backends.get_backend("pynq", bits=bits, bitstream_dir=overlays)
+        with pytest.raises(DeviceMemoryError, match=r"needs \d+ bytes of contiguous memory .* "
+                                                    r"the device has 32768 bytes available"):
+            b.run(cfg, stream)
+        assert board.memory.allocations == 0
+        bufs = [pynq.allocate((1000,), np.uint32) for _ in range(8)]   # 8 x 4 KiB pages
+        assert [x.physical_address for x in bufs] == [board.memory.base + 4096 * i
+                                                      for i in range(8)]
+        with pytest.raises(RuntimeError, match="cannot allocate 4000 bytes: 0 of 32768"):
+            pynq.allocate((1000,), np.uint32)
+        bufs[3].freebuffer()
+        again = pynq.allocate((10,), np.uint8)             # first fit: the freed page
+        assert again.physical_address == board.memory.base + 4096 * 3
+        for x in bufs + [again]:
+            x.freebuffer()
+        assert board.memory.live == 0 and board.memory.free_bytes == 32 << 10
+
+
 # --------------------------------------------------------------------------- DMA model
 @needs_sim
 def test_dma_model_registers_per_pg021(board, overlays):
