@@ -3,7 +3,7 @@
 The engine specification (``docs/ENGINE.md``) refers to the names defined here. The C header
 ``cmodel/zipml_spec.h``, the VHDL package ``RTL/zipml_spec_pkg.vhd``, the TCL file
 ``scripts/zipml_spec.tcl`` and the register/error tables in ``docs/ENGINE.md`` are generated
-from this module::
+from this module (and ``scripts/zipml_bd.tcl`` from the block design of ``zipml/hw/bd.py``)::
 
     python -m zipml.spec --write     # regenerate
     python -m zipml.spec --check     # exit 1 if a generated file is stale (run by the tests)
