@@ -5,6 +5,8 @@
 
 set _zipml_hw_dir [file dirname [file normalize [info script]]]
 source [file join $_zipml_hw_dir zipml_spec.tcl]
+# the block design's cell names, DMA configuration, FCLK0 and address map (zipml/hw/bd.py)
+source [file join $_zipml_hw_dir zipml_bd.tcl]
 
 namespace eval zipml_hw {
     variable ROOT [file dirname $::_zipml_hw_dir]
@@ -58,7 +60,7 @@ proc zipml_hw::parse_args {argv} {
     variable CLOCK_MIN
     variable CLOCK_MAX
     variable USAGE
-    set opts [dict create bits "" board pynq-z1 clock 100 jobs 2 out "" \
+    set opts [dict create bits "" board pynq-z1 clock $zipml_bd::FCLK0_MHZ jobs 2 out "" \
         export [file join $ROOT zipml bitstreams] recreate_ip 0 allow_timing_violation 0]
     set i 0
     set n [llength $argv]

@@ -309,8 +309,8 @@ def test_build_flow_on_mock(bits, tmp_path):
         assert peers.get(f"bd_intf_pin:/engine/{i}"), f"engine/{i} unconnected"
     for p in eng["pins"]:
         assert peers.get(f"bd_pin:/engine/{p}"), f"engine/{p} unconnected"
-    assert peers["bd_intf_pin:/engine/s_axis"] == {"bd_intf_pin:/dma/M_AXIS_MM2S"}
-    assert peers["bd_intf_pin:/engine/m_axis"] == {"bd_intf_pin:/dma/S_AXIS_S2MM"}
+    assert peers["bd_intf_pin:/engine/s_axis"] == {"bd_intf_pin:/axi_dma/M_AXIS_MM2S"}
+    assert peers["bd_intf_pin:/engine/m_axis"] == {"bd_intf_pin:/axi_dma/S_AXIS_S2MM"}
     (ic_port,) = peers["bd_intf_pin:/engine/s_axi"]
     assert re.fullmatch(r"bd_intf_pin:/ctrl_ic/M\d\d_AXI", ic_port)
     assert peers["bd_intf_pin:/ctrl_ic/S00_AXI"] == {"bd_intf_pin:/ps7/M_AXI_GP0"}
@@ -318,10 +318,10 @@ def test_build_flow_on_mock(bits, tmp_path):
     assert "bd_pin:/rst/peripheral_aresetn" in peers["bd_pin:/engine/aresetn"]
     assert peers["bd_pin:/rst/ext_reset_in"] == {"bd_pin:/ps7/FCLK_RESET0_N"}
     # DMA: control on GP0, both memory masters reach HP0, interrupts to the PS.
-    assert peers["bd_intf_pin:/dma/S_AXI_LITE"] <= {f"bd_intf_pin:/ctrl_ic/M{i:02d}_AXI"
+    assert peers["bd_intf_pin:/axi_dma/S_AXI_LITE"] <= {f"bd_intf_pin:/ctrl_ic/M{i:02d}_AXI"
                                                      for i in range(16)}
-    (sc_in1,) = peers["bd_intf_pin:/dma/M_AXI_MM2S"]
-    (sc_in2,) = peers["bd_intf_pin:/dma/M_AXI_S2MM"]
+    (sc_in1,) = peers["bd_intf_pin:/axi_dma/M_AXI_MM2S"]
+    (sc_in2,) = peers["bd_intf_pin:/axi_dma/M_AXI_S2MM"]
     assert sc_in1.startswith("bd_intf_pin:/mem_sc/S") and sc_in2.startswith(
         "bd_intf_pin:/mem_sc/S") and sc_in1 != sc_in2
     assert peers["bd_intf_pin:/mem_sc/M00_AXI"] == {"bd_intf_pin:/ps7/S_AXI_HP0"}
@@ -348,7 +348,7 @@ def test_build_flow_on_mock(bits, tmp_path):
     ps7 = st["cells"]["ps7"]["config"]
     assert ps7["CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ"] == "125"
     assert ps7["CONFIG.PCW_USE_S_AXI_HP0"] == "1" and ps7["CONFIG.PCW_USE_M_AXI_GP0"] == "1"
-    dma = st["cells"]["dma"]["config"]
+    dma = st["cells"]["axi_dma"]["config"]
     assert dma["CONFIG.c_include_sg"] == "0"
     assert int(dma["CONFIG.c_sg_length_width"]) >= 23
     assert int(dma["CONFIG.c_sg_length_width"]) == spec.DMA_LENGTH_WIDTH

@@ -147,6 +147,55 @@ def test_index_beyond_n_features(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_based_auto(backend):
+    """zero_based="auto" as scikit-learn's: 0-based when index 0 occurs, else 1-based."""
+    X0, y0 = load_text("1 0:5 2:7\n-1 1:2\n", backend, zero_based="auto")
+    assert X0.tolist() == [[5, 0, 7], [0, 2, 0]] and y0.tolist() == [1, -1]
+    X1, _ = load_text("1 1:5 3:7\n-1 2:2\n", backend, zero_based="auto")
+    assert X1.tolist() == X0.tolist()
+    # with n_features: a 1-based file may use index n_features, a 0-based one n_features - 1
+    assert load_text("1 3:1\n", backend, n_features=3, zero_based="auto")[0].tolist() == \
+        [[0, 0, 1]]
+    assert load_text("1 0:1 2:1\n", backend, n_features=3,
+                     zero_based="auto")[0].tolist() == [[1, 0, 1]]
+    with pytest.raises(ValueError, match=r"line 2: feature index larger than 2 "
+                                         r"\(n_features=3\): '3:1'; the indices were detected "
+                                         r"as 0-based"):
+        load_text("1 0:1\n1 3:1\n", backend, n_features=3, zero_based="auto")
+    with pytest.raises(ValueError, match=r"line 1: feature index larger than 3 .*'4:1'"):
+        load_text("1 4:1\n", backend, n_features=3, zero_based="auto")
+    with pytest.raises(ValueError, match=r"must be >= 0.*'-1:1'"):
+        load_text("1 -1:1\n", backend, zero_based="auto")
+    assert load_text("", backend, zero_based="auto")[0].shape == (0, 0)
+    assert load_text("1\n", backend, n_features=2, zero_based="auto")[0].tolist() == [[0, 0]]
+    # only the lines read decide
+    X, _ = load_text("1 1:1\n1 0:1\n", backend, num_samples=1, zero_based="auto")
+    assert X.tolist() == [[1]]
+    with pytest.raises(ValueError, match="zero_based must be True, False or 'auto'"):
+        load_text("1 1:1\n", backend, zero_based="yes")
+    # zero_based=False: the error says the file looks 0-based
+    with pytest.raises(ValueError, match=r"must be >= 1: '0:5' \(index 0: the file has 0-based "
+                                         r"indices; pass zero_based=True, or 'auto'"):
+        load_text("1 0:5\n", backend)
+
+
+def test_train_command_reads_zero_based_files(tmp_path):
+    # zipml train streams the file (zipml.filestream): the same auto-detection
+    from zipml import filestream
+    p = tmp_path / "z.libsvm"
+    p.write_text("1 0:1 1:2\n-1 1:3\n")
+    sc = filestream.scan_libsvm(p, max_cols=10, zero_based="auto")
+    assert sc.zero_based and sc.n_cols == 2
+    X = np.concatenate([c.copy() for c, _, _ in filestream.iter_dense(p, 2, zero_based=True)])
+    assert X.tolist() == [[1, 2], [0, 3]]
+    q = tmp_path / "o.libsvm"
+    q.write_text("1 1:1 2:2\n-1 2:3 10:1\n")
+    sc = filestream.scan_libsvm(q, max_cols=10, zero_based="auto")   # 1-based, index 10 ok
+    assert not sc.zero_based and sc.n_cols == 10
+    assert sc.lo.tolist()[:2] == [0.0, 2.0] and sc.hi.tolist()[:2] == [1.0, 3.0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_block_boundaries(backend, monkeypatch):
     rng = np.random.default_rng(0)
     lines = []

@@ -339,6 +339,45 @@ def test_timeout_resets_and_names_registers(libs):
                                   CpuBackend(bits, max_dim=MAX_DIM).run(cfg, stream).models)
 
 
+def test_stuck_dma_times_out_in_bounded_wall_time(libs):
+    """With the default 1 s time-out (100 M simulated cycles, minutes of wall time at the
+    Verilated engine's speed) a stuck S2MM ends when the streams have stalled for
+    stall_cycles; with the stall detector off, wall_timeout bounds the wait."""
+    import time
+    bits, n, d = 8, 40, 30
+    for kw, pattern in (({}, r"no word moved on either stream for \d+ simulated cycles"),
+                        ({"stall_cycles": 0, "wall_timeout": 0.5},
+                         r"within 0\.5 s of wall time")):
+        dev = _device(libs, bits, s2mm_block=True, **kw)
+        drv = EngineDriver(dev, bits)                  # timeout=1.0 s simulated
+        t0 = time.monotonic()
+        with pytest.raises(EngineTimeout, match=r"S2MM transfer did not complete.*" + pattern):
+            drv.run(_cfg(bits, n, d), _codes_stream(bits, n, d)[0])
+        assert time.monotonic() - t0 < 15, kw
+        assert dev.live_buffers == 0 and dev.read_reg("STATUS") == 0
+        assert dev.cycles < 100_000_000 // 4             # far from the simulated budget
+
+
+def test_ctrl_c_acts_within_a_slice(libs):
+    """Ctrl-C during a long simulated wait: Python delivers it between two slices."""
+    import signal
+    import time
+    bits, n, d = 8, 40, 30
+    dev = _device(libs, bits, s2mm_block=True, stall_cycles=0)
+    drv = EngineDriver(dev, bits, timeout=1.0)
+    old = signal.signal(signal.SIGALRM, signal.default_int_handler)
+    t0 = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(KeyboardInterrupt):
+            drv.run(_cfg(bits, n, d), _codes_stream(bits, n, d)[0])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - t0 < 3.0
+    assert dev.live_buffers == 0 and dev.read_reg("STATUS") == 0
+
+
 def test_engine_that_does_not_start(libs):
     bits = 4
     probe = Probe(_device(libs, bits), write_override={spec.REG["CTRL"]: 0})

@@ -84,7 +84,7 @@ def test_sgd_fpga_equals_l2svm_sgd_and_binary_classification(digits_files):
     np.testing.assert_array_equal(h1, h2)
     m0 = Z.binary_classification(np.zeros(65))
     m = Z.binary_classification(h2[:, -1])
-    assert m0 == int(np.sum(Z.binarized_b == -1))   # zero model predicts -1 everywhere
+    assert m0 == 0        # every dot product is exactly 0: no match (as in 2017)
     assert m > m0 and m / n > 0.95
 
 
@@ -356,8 +356,71 @@ def test_top_level_names():
 
 
 def test_2017_constructor_arguments():
-    with pytest.warns(DeprecationWarning, match="ctrl_base, dma_base"):
+    with pytest.warns(DeprecationWarning, match="bitstreams_path, ctrl_base, dma_base"):
         Z = ZipML_SGD(on_pynq=0, bitstreams_path="/x", ctrl_base=0x41200000,
                       dma_base=0x40400000, dma_buffer_size=32 * 1024 * 1024)
     assert Z.backend_name == "cpu" and Z.backend().name == "cpu"
-    assert ZipML_SGD(on_pynq=1).backend_name == "pynq"
+    # on_pynq=1 off the board: a clear error that says what to pass instead (on the simulated
+    # board in tests/test_hw_pynq.py it trains there, bitstreams_path honoured)
+    from zipml.hw.board import BoardNotFound
+    with pytest.raises(BoardNotFound, match=r"ZipML_SGD\(on_pynq=1\): no PYNQ board.*Pass "
+                                            r"on_pynq=0"):
+        ZipML_SGD(on_pynq=1)
+    import zipml
+    from zipml.hw.board import BITSTREAM_DIR
+    assert zipml.BITSTREAMS == str(BITSTREAM_DIR) + "/" and "BITSTREAMS" in dir(zipml)
+
+
+def test_binary_classification_counts_a_zero_dot_product_as_a_miss():
+    Z = cpu()
+    Z.set_data(np.array([[1.0], [-1.0], [0.0], [0.0], [2.0]]), np.array([1, 1, 1, -1, -1.0]))
+    x = np.array([0.0, 1.0])                       # dots: 1, -1, 0, 0, 2 (bias weight 0)
+    assert Z.binary_classification(x) == 1        # only sample 0; 2 and 3 are dot 0
+    assert Z.binary_classification(-x) == 2       # samples 1 (dot 1) and 4 (dot -2)
+    Z.b_binarize(1)
+    assert Z.binary_classification(x) == 1
+
+
+def test_load_libsvm_data_more_lines_than_the_file(tmp_path):
+    p = tmp_path / "three.libsvm"
+    p.write_text("1 1:1\n-1 2:1\n# comment\n1 1:2\n")
+    Z = cpu()
+    assert Z.load_libsvm_data(str(p), 3, 2).num_samples == 3
+    with pytest.raises(ValueError, match=r"three\.libsvm: 5 samples requested, the file has "
+                                         r"only 3 \(pass num_samples=3 or None\)"):
+        Z.load_libsvm_data(str(p), 5, 2)
+    assert Z.num_samples == 3                     # nothing half-done
+    assert Z.load_libsvm_data(str(p), None, 2).num_samples == 3
+
+
+def test_load_libsvm_data_zero_based_files(tmp_path):
+    """The 2017 transfer-learning tool wrote indices 0..2047: detected as scikit-learn's
+    zero_based="auto" does (index 0 present)."""
+    zero = tmp_path / "zero.libsvm"
+    zero.write_text("1 0:0.5 3:1\n-1 2:0.25\n")
+    one = tmp_path / "one.libsvm"
+    one.write_text("1 1:0.5 4:1\n-1 3:0.25\n")
+    Z0, Z1 = cpu().load_libsvm_data(str(zero), 2, 4), cpu().load_libsvm_data(str(one), 2, 4)
+    np.testing.assert_array_equal(Z0.a, Z1.a)
+    np.testing.assert_array_equal(Z0.a, [[1, 0.5, 0, 0, 1], [1, 0, 0, 0.25, 0]])
+    bad = tmp_path / "bad.libsvm"
+    bad.write_text("1 0:1\n-1 4:1\n")
+    with pytest.raises(ValueError, match=r"bad\.libsvm, line 2: feature index larger than 3 "
+                                         r".*'4:1'.*detected as 0-based \(index 0 appears"):
+        cpu().load_libsvm_data(str(bad), 2, 4)
+
+
+def test_a_normalize_constant_rows_and_columns_go_to_the_low_end():
+    """Docstring and behaviour agree (deliberately not the 2017 "left unchanged": a constant
+    of, say, 255 would lie outside the range the quantizer and the engine assume)."""
+    assert "low end" in ZipML_SGD.a_normalize.__doc__
+    X = np.array([[7.0, 1.0], [7.0, 3.0], [7.0, 2.0]])
+    for to_min1_1, low in ((0, 0.0), (1, -1.0)):
+        Z = cpu()
+        Z.set_data(X, np.ones(3))
+        Z.a_normalize(to_min1_1, "c")
+        np.testing.assert_array_equal(Z.a[:, 1], [low] * 3)
+        np.testing.assert_array_equal(Z.a[:, 0], [1, 1, 1])          # bias untouched
+        Z.set_data(np.array([[4.0, 4.0], [0.0, 2.0]]), np.ones(2))
+        Z.a_normalize(to_min1_1, "r")
+        np.testing.assert_array_equal(Z.a[0, 1:], [low, low])

@@ -11,8 +11,14 @@ light)::
 from __future__ import annotations
 
 import importlib
+import os
 
 __version__ = "1.0.0"
+
+#: Folder of the package's bitstreams, as in 2017 (a string ending in a path separator, so
+#: ``ZipML_SGD(on_pynq=1, bitstreams_path=BITSTREAMS)`` and ``BITSTREAMS + "zipml_q4.bit"``
+#: both work); the same folder as ``zipml.hw.board.BITSTREAM_DIR``.
+BITSTREAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bitstreams", "")
 
 _LAZY = {
     "ZipML_SGD": "zipml.sgd",
@@ -27,7 +33,7 @@ _LAZY = {
     "EngineError": "zipml.config",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = sorted(_LAZY) + ["__version__", "BITSTREAMS"]
 
 
 def __getattr__(name):

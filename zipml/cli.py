@@ -68,6 +68,8 @@ def _warning_line(prog):
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="zipml", description="ZipML-PYNQ: SGD training of linear models on "
                  "float32 or 8/4/2/1-bit data (FPGA, RTL simulation or bit-exact C engine).")
+    from . import __version__
+    ap.add_argument("--version", action="version", version=f"zipml {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)

@@ -320,11 +320,27 @@ def _opt_count(v, name: str):
     return int(v)
 
 
-def _load_stream(f, name: str, n_features, num_samples, zero_based: bool, backend: str | None,
+def _zero_based_arg(zero_based):
+    if isinstance(zero_based, str):
+        if zero_based != "auto":
+            raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
+        return "auto"
+    return bool(zero_based)
+
+
+def _load_stream(f, name: str, n_features, num_samples, zero_based, backend: str | None,
                  bias: bool = False):
     global _warned_python
     n_features = _opt_count(n_features, "n_features")
     num_samples = _opt_count(num_samples, "num_samples")
+    zero_based = _zero_based_arg(zero_based)
+    auto = zero_based == "auto"
+    if auto:
+        # Parse as 0-based with room for a 1-based file's largest index; decide afterwards
+        # from the smallest index read (as scikit-learn's zero_based="auto").
+        parse_zb, parse_nf = True, None if n_features is None else n_features + 1
+    else:
+        parse_zb, parse_nf = zero_based, n_features
     if backend is None:
         backend = "c" if _clibsvm is not None else "python"
         if backend == "python" and not _warned_python:
@@ -340,27 +356,57 @@ def _load_stream(f, name: str, n_features, num_samples, zero_based: bool, backen
     line0 = 0
     n_rows = 0
     max_col = -1
+    min_col = None
     for view in _checked_blocks(f, name, _BLOCK_BYTES):
         remaining = None if num_samples is None else num_samples - n_rows
         if remaining is not None and remaining <= 0:
             break
         try:
             if backend == "c":
-                part = _parse_c(view, zero_based, n_features, remaining)
+                part = _parse_c(view, parse_zb, parse_nf, remaining)
             else:
-                part = _parse_py(view[0][:view[1]], zero_based, n_features, remaining)
+                part = _parse_py(view[0][:view[1]], parse_zb, parse_nf, remaining)
         except _ParseError as e:
             tok = e.token.decode("utf-8", "backslashreplace")
             if len(tok) > 60:
                 tok = tok[:57] + "..."
+            # auto: an index beyond n_features of a 1-based file is reported 1-based
+            zb = (e.code != _E_INDEX_RANGE) if auto else zero_based
+            hint = ""
+            if zero_based is False and e.code == _E_BAD_INDEX and \
+                    e.token.split(b":", 1)[0].lstrip(b"+0") == b"":
+                hint = (" (index 0: the file has 0-based indices; pass zero_based=True, or "
+                        "'auto' to detect them)")
             raise ValueError(f"{name}, line {line0 + e.line + 1}: "
-                             f"{_error_text(e.code, e.token, zero_based, n_features)}: "
-                             f"{tok!r}") from None
+                             f"{_error_text(e.code, e.token, zb, n_features)}: "
+                             f"{tok!r}{hint}") from None
         labels, rowptr, cols, vals, mc, nlines = part
         parts.append((labels, rowptr, cols, vals))
         n_rows += labels.shape[0]
         max_col = max(max_col, mc)
+        if auto and cols.shape[0]:
+            m = int(cols.min())
+            min_col = m if min_col is None else min(min_col, m)
         line0 += nlines
+    if auto:
+        if min_col is not None and min_col == 0:       # index 0 present: a 0-based file
+            if n_features is not None and max_col >= n_features:
+                # find the line of the first index beyond n_features - 1 (parsed again)
+                msg = f"feature index larger than {n_features - 1} (n_features={n_features})"
+                try:
+                    f.seek(0)
+                    _load_stream(f, name, n_features, num_samples, True, backend)
+                except ValueError as exc:
+                    msg = str(exc)
+                except OSError:
+                    msg = f"{name}: {msg}"
+                raise ValueError(f"{msg}; the indices were detected as 0-based (index 0 "
+                                 f"appears in the file, zero_based='auto')") from None
+        else:                                          # 1-based: shift to columns 0..
+            for _, _, cols, _ in parts:
+                cols -= 1
+            max_col = max(max_col - 1, -1)
+        zero_based = bool(min_col == 0)
     d = n_features if n_features is not None else max_col + 1
     b = 1 if bias else 0
     try:
@@ -403,8 +449,12 @@ def load_libsvm(path, n_features=None, *, num_samples=None, zero_based=False, ba
         largest index + 1 when ``zero_based``). An index beyond ``n_features`` is an error.
     num_samples : int, optional
         Read at most this many samples (lines after it are not parsed at all).
-    zero_based : bool
-        Feature indices start at 0 instead of 1 (libsvm's default is 1-based).
+    zero_based : bool or "auto"
+        Feature indices start at 0 instead of 1 (libsvm's default is 1-based). ``"auto"``
+        (as scikit-learn's ``load_svmlight_file``): 0-based if index 0 appears in the lines
+        read, else 1-based (with ``n_features``, a 1-based file may then use indices up to
+        ``n_features``, a 0-based one up to ``n_features - 1``). A 0-based file in which
+        index 0 never occurs is read as 1-based: pass ``zero_based=True`` for it.
     backend : {None, "c", "python"}
         Tokenizer: the C one (``zipml._libsvm``, default when built) or the slow pure-Python
         one with identical behaviour (fallback, and the oracle of the tests).
@@ -445,7 +495,7 @@ def load_libsvm(path, n_features=None, *, num_samples=None, zero_based=False, ba
     """
     name = os.fspath(path)
     with open(name, "rb") as f:
-        return _load_stream(f, str(name), n_features, num_samples, bool(zero_based), backend,
+        return _load_stream(f, str(name), n_features, num_samples, zero_based, backend,
                             bool(bias))
 
 
@@ -453,8 +503,8 @@ def _load_bytes(data: bytes, n_features=None, *, num_samples=None, zero_based=Fa
                 backend=None, name="<bytes>"):
     """:func:`load_libsvm` on an in-memory buffer (tests and fuzzing)."""
     import io
-    return _load_stream(io.BytesIO(bytes(data)), name, n_features, num_samples,
-                        bool(zero_based), backend)
+    return _load_stream(io.BytesIO(bytes(data)), name, n_features, num_samples, zero_based,
+                        backend)
 
 
 # --------------------------------------------------------------------------- libsvm writer

@@ -48,6 +48,9 @@ class Scan:
     lo, hi : ndarray of float64 (n_cols,) or None
         Per-column minimum and maximum of the float32 values, implicit zeros included.
     zero_based : bool
+        As read (``"auto"`` decided).
+    min_col : int or None
+        The smallest column index seen (as parsed).
     """
 
     path: str
@@ -57,6 +60,7 @@ class Scan:
     lo: np.ndarray | None
     hi: np.ndarray | None
     zero_based: bool
+    min_col: int | None = None
 
     def column_stats(self, d: int):
         """lo, hi over ``d >= n_cols`` columns (columns never seen are all zero)."""
@@ -100,16 +104,34 @@ def _parts(path: str, *, limit: int | None, zero_based: bool, num_samples=None,
             yield labels, rowptr, cols, vals, mc
 
 
-def scan_libsvm(path, *, max_cols: int | None = None, zero_based: bool = False,
+def scan_libsvm(path, *, max_cols: int | None = None, zero_based=False,
                 column_stats: bool = True, num_samples=None,
                 limit_text: str | None = None) -> Scan:
     """First pass: samples, labels, columns and (``column_stats``) per-column min/max.
 
     ``max_cols``: an index beyond it is an error at the line where it occurs (the engine's
-    dimension limit), with ``limit_text`` as the message when given."""
+    dimension limit), with ``limit_text`` as the message when given. ``zero_based``: True,
+    False or ``"auto"`` (0-based when index 0 occurs, as :func:`zipml.data.load_libsvm`)."""
     path = os.fspath(path)
+    if zero_based == "auto":
+        # parse as 0-based with room for a 1-based file's largest index, decide at the end
+        sc = scan_libsvm(path, max_cols=None if max_cols is None else max_cols + 1,
+                         zero_based=True, column_stats=column_stats, num_samples=num_samples,
+                         limit_text=limit_text)
+        if sc.n_cols and sc.min_col == 0:                       # a 0-based file
+            if max_cols is not None and sc.n_cols > max_cols:    # the line of the index
+                return scan_libsvm(path, max_cols=max_cols, zero_based=True,
+                                   column_stats=column_stats, num_samples=num_samples,
+                                   limit_text=limit_text)
+            return sc
+        sc.zero_based = False                                   # 1-based: shift by one
+        sc.n_cols = max(sc.n_cols - 1, 0)
+        if column_stats:
+            sc.lo, sc.hi = sc.lo[1:], sc.hi[1:]
+        return sc
+    zero_based = bool(zero_based)
     cap = max_cols if max_cols is not None else None
-    labels, n_cols = [], 0
+    labels, n_cols, min_col = [], 0, None
     lo = hi = count = None
     if column_stats:
         size = cap if cap is not None else 1024
@@ -122,6 +144,9 @@ def scan_libsvm(path, *, max_cols: int | None = None, zero_based: bool = False,
         labels.append(lab)
         n += lab.shape[0]
         n_cols = max(n_cols, mc + 1)
+        if cols.size:
+            m0 = int(cols.min())
+            min_col = m0 if min_col is None else min(min_col, m0)
         if column_stats and lab.shape[0]:
             if n_cols > lo.shape[0]:                      # no limit given: grow
                 grow = max(n_cols, 2 * lo.shape[0])
@@ -143,7 +168,9 @@ def scan_libsvm(path, *, max_cols: int | None = None, zero_based: bool = False,
         sparse = count < n                                # columns with implicit zeros
         lo[sparse] = np.minimum(lo[sparse], 0.0)
         hi[sparse] = np.maximum(hi[sparse], 0.0)
-    return Scan(path, n, y, n_cols, lo, hi, zero_based)
+    sc = Scan(path, n, y, n_cols, lo, hi, zero_based)
+    sc.min_col = min_col
+    return sc
 
 
 def iter_dense(path, d: int, *, zero_based: bool = False, num_samples=None,

@@ -107,8 +107,8 @@ def _raise(err, name="X", bits=None, signed=False, label_name="y"):
     if code == lib.ZML_PREP_E_NONFINITE:
         msg = f"{name} contains a non-finite value at row {i}, column {j}: {v!r}"
     elif code == lib.ZML_PREP_E_F32_RANGE:
-        msg = (f"{name} has a value outside the float32 range at row {i}, column {j}: {v!r} "
-               f"(the engine's data are float32: |value| <= 3.4028235e+38)")
+        msg = (f"{name} has {v!r} at row {i}, column {j}: outside the float32 range "
+               f"(|x| <= 3.4e38) of the engine's data")
     elif code == lib.ZML_PREP_E_Q0_RANGE:
         msg = (f"{name}[{i}, {j}] = {v!r} is not a valid Q0 sample: smp2fix needs a finite "
                f"value in [-256, 256) (ENGINE.md 2.3)")

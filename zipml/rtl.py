@@ -14,11 +14,33 @@ comma-separated flows. A line without a tag applies everywhere.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import spec
 
-RTL_DIR = spec.ROOT / "RTL"
+#: True when running from a source checkout (``RTL/`` beside the package); False for an
+#: installed wheel, where the RTL sources are package data (``zipml/_rtl/``).
+CHECKOUT = (spec.ROOT / "RTL" / "manifest.txt").is_file() and \
+    (spec.ROOT / "pyproject.toml").is_file()
+RTL_DIR = spec.ROOT / "RTL" if CHECKOUT else Path(__file__).resolve().parent / "_rtl"
+
+
+def build_root() -> Path:
+    """Where compiled artefacts (GHDL netlists, Verilator libraries) are cached.
+
+    ``$ZIPML_BUILD_DIR`` if set; else ``build/`` of the checkout; else, for an installed
+    package, ``$XDG_CACHE_HOME/zipml`` (default ``~/.cache/zipml``).
+    """
+    env = os.environ.get("ZIPML_BUILD_DIR")
+    if env:
+        return Path(env)
+    if CHECKOUT:
+        return spec.ROOT / "build"
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "zipml"
+
+
 MANIFEST = RTL_DIR / "manifest.txt"
 FLOWS = ("sim", "synth", "vivado")
 

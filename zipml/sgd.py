@@ -169,10 +169,22 @@ class ZipML_SGD:
                  **backend_kw):
         spec.check_bits(bits)
         if on_pynq is not None:
+            # 2017: on_pynq=0 is the CPU, on_pynq=1 the board (checked now, as the 2017 class
+            # loaded the overlay here); bitstreams_path is where the board's bitstreams are.
             backend = "pynq" if on_pynq else "cpu"
-        legacy = {k: v for k, v in (("bitstreams_path", bitstreams_path),
-                                    ("ctrl_base", ctrl_base), ("dma_base", dma_base),
+            if on_pynq:
+                from .hw.board import BoardNotFound, board_available
+                if not board_available(refresh=True):
+                    raise BoardNotFound(
+                        "ZipML_SGD(on_pynq=1): no PYNQ board here (pynq finds no FPGA "
+                        "device). Pass on_pynq=0 to train on the CPU engine (bit-identical "
+                        "to the FPGA), or backend='sim' for the RTL in simulation")
+                if bitstreams_path is not None:
+                    backend_kw.setdefault("bitstream_dir", bitstreams_path)
+        legacy = {k: v for k, v in (("ctrl_base", ctrl_base), ("dma_base", dma_base),
                                     ("dma_buffer_size", dma_buffer_size)) if v is not None}
+        if bitstreams_path is not None and not on_pynq:
+            legacy["bitstreams_path"] = bitstreams_path
         if legacy:
             warnings.warn(f"ZipML_SGD: the 2017 arguments {', '.join(sorted(legacy))} are "
                           f"ignored: the overlay's .hwh gives the addresses and buffers are "
@@ -223,7 +235,10 @@ class ZipML_SGD:
 
     # ------------------------------------------------------------------ data
     def load_libsvm_data(self, path_to_file, num_samples, num_features):
-        """Read ``num_samples`` lines of a libsvm file with feature indices 1..num_features.
+        """Read ``num_samples`` lines of a libsvm file with feature indices 1..num_features
+        (or 0..num_features-1: 0-based files, such as the 2017 transfer-learning tool's, are
+        detected as in scikit-learn's ``zero_based="auto"``). A file with fewer than
+        ``num_samples`` samples is an error.
 
         Sets ``a`` (bias in column 0, feature ``j`` in column ``j``), ``b``,
         ``num_samples`` and ``num_features = num_features + 1``. ``num_samples=None`` reads
@@ -238,10 +253,14 @@ class ZipML_SGD:
                 or num_features <= 0:
             raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
         A, y = data.load_libsvm(path_to_file, int(num_features), num_samples=num_samples,
-                                bias=True)      # the bias column filled in place: one matrix
+                                zero_based="auto", bias=True)   # bias filled in place
         if A.shape[0] == 0:
             raise ValueError(f"{path_to_file}: no samples (empty, or blank and comment lines "
                              f"only)")
+        if num_samples is not None and A.shape[0] < num_samples:
+            # 2017 raised here too (it read num_samples lines): never train on fewer silently
+            raise ValueError(f"{path_to_file}: {num_samples} samples requested, the file has "
+                             f"only {A.shape[0]} (pass num_samples={A.shape[0]} or None)")
         self._set_biased(A, y)
         return self
 
@@ -262,8 +281,7 @@ class ZipML_SGD:
             if e.kind == "nonfinite":
                 raise ValueError(f"X contains {e.value} at sample {e.row}, feature "
                                  f"{e.col}") from None
-            raise ValueError(f"X[{e.row}, {e.col}] = {e.value!r} is outside the float32 "
-                             f"range (the engine's data are float32)") from None
+            raise ValueError(str(e)) from None
         bad = ~np.isfinite(y)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -335,7 +353,13 @@ class ZipML_SGD:
 
     def a_normalize(self, to_min1_1, row_or_column):
         """Scale the features (not the bias) per row ``'r'`` or column ``'c'`` to [0, 1], or
-        to [-1, 1] when ``to_min1_1`` is true. Constant rows/columns are left unchanged."""
+        to [-1, 1] when ``to_min1_1`` is true.
+
+        A constant row or column (all values equal, e.g. an all-zero pixel column) is mapped
+        to the **low end** of the range: 0, or -1 with ``to_min1_1`` (see
+        :func:`zipml.data.normalize`). Deliberately not "left unchanged" as the 2017 docstring
+        said: an unchanged constant (say 255) would lie outside the range the engine's
+        quantizer and fixed-point model assume."""
         from . import data, prep
         self._need_float_data("a_normalize")
         if row_or_column not in ("r", "c"):
@@ -723,11 +747,14 @@ class ZipML_SGD:
                      + 0.5 * float(regularize) * x @ x)
 
     def binary_classification(self, x):
-        """Number of samples whose sign of ``a_i.x`` (> 0: +1, else -1) matches the binarised
-        labels (or the labels themselves when they are +-1 and b_binarize was not called)."""
+        """Number of samples whose sign of ``a_i.x`` matches the binarised labels (or the
+        labels themselves when they are +-1 and b_binarize was not called).
+
+        As in 2017, ``a_i.x > 0`` matches +1, ``a_i.x < 0`` matches -1, and a dot product of
+        exactly 0 matches neither (it counts as a miss)."""
         x = self._check_model(x)
         y = self.binarized_b if self.binarized_b is not None else self._labels_for("svm", 0)
-        pred = np.where(self._dots(x) > 0, 1.0, -1.0)
+        pred = np.sign(self._dots(x))       # 0 at a dot product of 0: never equals +-1
         return int(np.sum(pred == y))
 
     def multi_classification(self, xs, classes):

@@ -3,7 +3,7 @@
 The engine specification (``docs/ENGINE.md``) refers to the names defined here. The C header
 ``cmodel/zipml_spec.h``, the VHDL package ``RTL/zipml_spec_pkg.vhd``, the TCL file
 ``scripts/zipml_spec.tcl`` and the register/error tables in ``docs/ENGINE.md`` are generated
-from this module::
+from this module (and ``scripts/zipml_bd.tcl`` from the block design of ``zipml/hw/bd.py``)::
 
     python -m zipml.spec --write     # regenerate
     python -m zipml.spec --check     # exit 1 if a generated file is stale (run by the tests)
@@ -307,6 +307,11 @@ def _splice(text: str, tag: str, body: str) -> str:
     return text[:i] + "\n" + body + "\n" + text[j:]
 
 
+def _gen_bd_tcl() -> str:
+    from .hw import bd            # the block design (imports this module)
+    return bd.gen_tcl()
+
+
 def generated_files() -> dict[Path, str]:
     """Map of path -> expected content for every generated artefact."""
     doc = ROOT / "docs" / "ENGINE.md"
@@ -317,6 +322,7 @@ def generated_files() -> dict[Path, str]:
         ROOT / "cmodel" / "zipml_spec.h": gen_c(),
         ROOT / "RTL" / "zipml_spec_pkg.vhd": gen_vhdl(),
         ROOT / "scripts" / "zipml_spec.tcl": gen_tcl(),
+        ROOT / "scripts" / "zipml_bd.tcl": _gen_bd_tcl(),
         doc: text,
     }
 

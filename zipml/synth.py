@@ -19,7 +19,7 @@ from . import rtl, spec
 XC7Z020 = {"LUT": 53200, "FF": 106400, "BRAM36": 140, "DSP48": 220}
 #: Targets of the RTL issue (fraction of the device).
 TARGETS = {"LUT": 0.60, "BRAM36": 0.70, "DSP48": 0.80}
-BUILD = spec.ROOT / "build" / "synth"
+BUILD = rtl.build_root() / "synth"
 
 
 class ToolMissing(RuntimeError):

@@ -20,7 +20,8 @@
 namespace eval mock {
     variable state [dict create \
         commands {} projects {} current_project "" files {} ips {} params {} \
-        core {} bd {} cells {} nets {} intf_nets {} runs {} reports {} exports {}]
+        core {} bd {} cells {} nets {} intf_nets {} runs {} reports {} exports {} \
+        addresses {}]
     variable objs [dict create]
     # IP catalog: name -> VLNV.
     variable catalog {
@@ -893,8 +894,61 @@ proc apply_bd_automation {args} {
     mock::st_set bd automation $cfg
 }
 
+# Address spaces/segments: <cell>/<space> and <cell>/<slave interface>/<block>.
+proc get_bd_addr_spaces {args} {
+    set a [mock::parse get_bd_addr_spaces {} 1 1 $args]
+    set path [lindex [dict get $a pos] 0]
+    if {![regexp {^([A-Za-z0-9_]+)/([A-Za-z0-9_]+)$} $path -> cell space]} {
+        mock::fail "get_bd_addr_spaces: expected <cell>/<space>, got '$path'"
+    }
+    if {![dict exists [mock::st cells] $cell]} {
+        mock::fail "get_bd_addr_spaces: no cell '$cell'"
+    }
+    return [mock::new bd_addr_space /$path {}]
+}
+
+proc get_bd_addr_segs {args} {
+    set a [mock::parse get_bd_addr_segs {} 1 1 $args]
+    set path [lindex [dict get $a pos] 0]
+    if {![regexp {^([A-Za-z0-9_]+)/([A-Za-z0-9_]+)/([A-Za-z0-9_]+)$} $path -> cell intf blk]} {
+        mock::fail "get_bd_addr_segs: expected <cell>/<interface>/<block>, got '$path'"
+    }
+    if {![dict exists [mock::st cells] $cell]} {
+        mock::fail "get_bd_addr_segs: no cell '$cell'"
+    }
+    if {[lsearch -exact [lindex [mock::cell_pins $cell] 0] $intf] < 0} {
+        mock::fail "get_bd_addr_segs: cell '$cell' has no interface '$intf'"
+    }
+    return [mock::new bd_addr_seg /$path {}]
+}
+
+# Without arguments: automatic assignment. With a segment: -offset, -range and
+# -target_address_space are required (recorded in the state's "addresses").
 proc assign_bd_address {args} {
-    mock::parse assign_bd_address {} 0 0 $args
+    set a [mock::parse assign_bd_address \
+        {-offset 1 -range 1 -target_address_space 1 -force 0} 0 1 $args]
+    set pos [dict get $a pos]
+    if {[llength $pos]} {
+        set seg [lindex $pos 0]
+        mock::need_kind assign_bd_address $seg bd_addr_seg
+        foreach opt {-offset -range -target_address_space} {
+            if {![dict exists $a $opt]} {
+                mock::fail "assign_bd_address: $opt is required with a segment"
+            }
+        }
+        mock::need_kind assign_bd_address [dict get $a -target_address_space] bd_addr_space
+        if {![regexp {^0x[0-9A-Fa-f]{8}$} [dict get $a -offset]]} {
+            mock::fail "assign_bd_address: -offset must be 0x<8 hex digits>,\
+                got '[dict get $a -offset]'"
+        }
+        if {![regexp {^[0-9]+[KMG]$} [dict get $a -range]]} {
+            mock::fail "assign_bd_address: -range must be <n>K|M|G, got '[dict get $a -range]'"
+        }
+        mock::st_lappend addresses [list [string range $seg 13 end] [dict get $a -offset] \
+            [dict get $a -range] [string range [dict get $a -target_address_space] 15 end]]
+    } elseif {[dict size $a] > 1} {
+        mock::fail "assign_bd_address: options need a segment"
+    }
     mock::st_set bd addressed 1
 }
 
@@ -1129,6 +1183,7 @@ proc mock::dump_state {{error ""}} {
         \"params\":[json [st params] dict],\"core\":$core,\"bd\":$bd,\
         \"cells\":{[join $cells ,]},\"nets\":[json [st nets] lists],\
         \"intf_nets\":[json [st intf_nets] lists],\"runs\":{[join $runs ,]},\
+        \"addresses\":[json [st addresses] lists],\
         \"reports\":[json [st reports] dict],\"sources_1\":$fileset,\
         \"commands\":[json $::mock::cmdlog lists]}"
     set fh [open $::env(ZIPML_MOCK_STATE) w]

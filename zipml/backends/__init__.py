@@ -75,32 +75,11 @@ def register_backend(name: str, factory: Callable[..., Backend]) -> None:
     _FACTORIES[name] = factory
 
 
-_BOARD: bool | None = None
-
-
 def board_available(refresh: bool = False) -> bool:
-    """True when pynq is installed and finds an FPGA device.
-
-    Never raises: off the board pynq 4.0 imports but has no device (``Device.devices`` is
-    empty; ``Device.active_device`` raises ``RuntimeError("No Devices Found")``); without pynq
-    installed the import fails. Both mean "no board". The answer is cached.
-    """
-    global _BOARD
-    if _BOARD is None or refresh:
-        _BOARD = _detect_board()
-    return _BOARD
-
-
-def _detect_board() -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pynq  # noqa: F401
-            from pynq import Device
-            devices = Device.devices
-            return bool(devices)
-    except Exception:  # ImportError, RuntimeError("No Devices Found"), XRT errors, ...
-        return False
+    """True when pynq is installed and finds an FPGA device (see
+    :func:`zipml.hw.board.board_available`; the answer is cached)."""
+    from ..hw.board import board_available as _available
+    return _available(refresh)
 
 
 def get_backend(name: str = "auto", bits: int | None = 0, **kw) -> Backend:

@@ -188,7 +188,7 @@ def _json_safe(v):
 def _check_input(path, what):
     from ..cli import UsageError
     if os.path.isdir(path):
-        raise UsageError(f"{what} file is a directory, not a libsvm file: {path}")
+        raise UsageError(f"{what} file is a directory: {path}")
     if not os.path.isfile(path):
         raise UsageError(f"{what} file not found: {path}")
 
@@ -198,12 +198,13 @@ def _scan(path, what, max_cols, stats, limit_text, num_samples=None):
     from ..cli import UsageError
     try:
         sc = filestream.scan_libsvm(path, max_cols=max_cols, column_stats=stats,
-                                    limit_text=limit_text, num_samples=num_samples)
+                                    limit_text=limit_text, num_samples=num_samples,
+                                    zero_based="auto")   # 0-based files as in 2017
     except ValueError as e:
         raise UsageError(str(e)) from None
     if sc.n == 0:
-        raise UsageError(f"{what} file has no samples (empty, or blank and comment lines "
-                         f"only): {path}")
+        raise UsageError(f"{what} file has no samples (empty, or only comments and blank "
+                         f"lines): {path}")
     return sc
 
 
@@ -255,7 +256,7 @@ def run(args) -> int:
         if args.bits:
             low = -1.0 if m11 else 0.0
             if lo.min() < low or hi.max() > 1.0:
-                i, j, v = _first_outside(args.train, d, low)
+                i, j, v = _first_outside(args.train, d, low, sc.zero_based)
                 raise UsageError(f"--normalize none with --bits {args.bits}: features must lie "
                                  f"in [{low:g}, 1], found {v:g} (sample {i}, feature {j + 1}); "
                                  f"use --normalize c or r")
@@ -401,10 +402,10 @@ def run(args) -> int:
     return 0
 
 
-def _first_outside(path, d, low):
+def _first_outside(path, d, low, zero_based):
     """(sample, column, value) of the first feature value outside [low, 1] in a file."""
     from .. import filestream
-    for chunk, _, r0 in filestream.iter_dense(path, d):
+    for chunk, _, r0 in filestream.iter_dense(path, d, zero_based=zero_based):
         bad = (chunk < low) | (chunk > 1.0)
         if bad.any():
             i, j = np.argwhere(bad)[0]
@@ -490,7 +491,7 @@ def _metrics(args, Z, histories, loss_sums, targets, d, norm, sct, y_center, y_s
         Wt = np.concatenate([H[c].T for c in range(k)])              # (k * E, d+1)
         tnorm = prep.Norm(norm.mode, norm.lo, norm.hi, norm.to_min1_1, add_bias=True)
         tcorrect, tsq = np.zeros(E), np.zeros(E)
-        for chunk, yt, _ in filestream.iter_dense(args.test, d):
+        for chunk, yt, _ in filestream.iter_dense(args.test, d, zero_based=sct.zero_based):
             z = prep.dot_rows(chunk, Wt, tnorm).reshape(-1, k, E)
             if targets is not None:
                 tcorrect += _score_counts(z, yt, targets, y_center, y_scale, sq_out=None)

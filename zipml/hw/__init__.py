@@ -3,18 +3,22 @@
 - :mod:`zipml.hw.device`: :class:`EngineDevice`, the narrow hardware-access interface;
 - :mod:`zipml.hw.driver`: :class:`EngineDriver`, the driver logic written once above it;
 - :mod:`zipml.hw.sim`: :class:`SimDevice`, the RTL compiled with Verilator (``backend="sim"``);
-- :mod:`zipml.hw.pynq_driver`: the board (``backend="pynq"``; imports pynq).
+- :mod:`zipml.hw.pynq_driver`: the board (``backend="pynq"``; imports pynq);
+- :mod:`zipml.hw.board`: bitstream paths, :func:`~zipml.hw.board.board_available`, the
+  board errors (no pynq import);
+- :mod:`zipml.hw.bd`: the block design, described once (TCL and ``.hwh`` are generated);
+- :mod:`zipml.hw.simboard`: a simulated PYNQ-Z1/Z2 for the real pynq library (tests).
 
 :class:`HwBackend` puts an :class:`EngineDriver` behind the backend interface of
 :mod:`zipml.backends`.
 """
 from __future__ import annotations
 
-from .device import DeviceMemoryError, DeviceTimeout, EngineDevice
+from .device import DeviceMemoryError, DeviceTimeout, DmaError, EngineDevice
 from .driver import EngineDriver, EngineIdentityError, EngineTimeout
 
 __all__ = ["EngineDevice", "EngineDriver", "EngineIdentityError", "EngineTimeout",
-           "DeviceTimeout", "DeviceMemoryError", "HwBackend", "sim_backend", "pynq_backend"]
+           "DeviceTimeout", "DeviceMemoryError", "DmaError", "HwBackend", "sim_backend", "pynq_backend"]
 
 
 class HwBackend:
@@ -69,13 +73,15 @@ def sim_backend(bits=None, *, max_dim=None, fifo_words=None, timeout=1.0, **devi
     return HwBackend("sim", EngineDriver(dev, bits, timeout=timeout))
 
 
-def pynq_backend(bits=None, *, bitstream_dir=None, timeout=1.0, **kw):
-    """``backend="pynq"``: the engine on a PYNQ board (see :mod:`zipml.hw.pynq_driver`)."""
+def pynq_backend(bits=None, *, bitstream_dir=None, timeout=1.0, max_transfer_bytes=None,
+                 **kw):
+    """``backend="pynq"``: the engine on a PYNQ board (see :mod:`zipml.hw.pynq_driver`).
+
+    ``timeout`` is in seconds of wall time; ``max_transfer_bytes`` caps one DMA transfer."""
     if kw:
-        raise TypeError(f"backend 'pynq' takes bitstream_dir and timeout, got "
+        raise TypeError(f"backend 'pynq' takes bitstream_dir, timeout and max_transfer_bytes, got "
                         f"{sorted(kw)} (max_dim and fifo_words are read from the bitstream)")
-    from ..backends import board_available
-    from .board import BoardNotFound, bitstream_path
+    from .board import BoardNotFound, bitstream_path, board_available
     bit = bitstream_path(bits, bitstream_dir)          # missing: says how to build it
     if not board_available():
         raise BoardNotFound(
@@ -83,5 +89,5 @@ def pynq_backend(bits=None, *, bitstream_dir=None, timeout=1.0, **kw):
             f"{bit.name} is installed). Use backend='sim' (the RTL in simulation) or "
             f"backend='cpu' (the bit-exact C engine)")
     from .pynq_driver import PynqDevice
-    dev = PynqDevice(bitstream_dir=bitstream_dir)
+    dev = PynqDevice(bitstream_dir=bitstream_dir, max_transfer_bytes=max_transfer_bytes)
     return HwBackend("pynq", EngineDriver(dev, bits, timeout=timeout))

@@ -20,6 +20,21 @@ class DeviceTimeout(TimeoutError):
     """A DMA transfer did not complete within its time-out."""
 
 
+class DmaError(RuntimeError):
+    """The DMA reported an error and halted (PG021: DMASR error bits; the channel stays halted
+    until the DMA is reset).
+
+    Attributes
+    ----------
+    status : int
+        The channel's DMASR.
+    """
+
+    def __init__(self, msg: str, status: int = 0):
+        super().__init__(msg)
+        self.status = status
+
+
 class DeviceMemoryError(MemoryError):
     """The device cannot provide the contiguous memory a run needs."""
 

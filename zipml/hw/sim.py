@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import spec
+from .. import rtl, spec
 from .device import DeviceMemoryError, DeviceTimeout, EngineDevice
 
 HARNESS = Path(__file__).with_name("sim_harness.cpp")
-BUILD = spec.ROOT / "build" / "verilator"
+BUILD = rtl.build_root() / "verilator"
 #: Default G_MAX_DIM of simulated engines: the board builds' size, or ``$ZIPML_SIM_MAX_DIM``.
 SIM_MAX_DIM = int(os.environ.get("ZIPML_SIM_MAX_DIM", spec.DEFAULT_MAX_DIM))
 
@@ -182,6 +182,19 @@ class SimDevice(EngineDevice):
         Fault injection: the S2MM channel never accepts a word (a stuck DMA).
     mm2s_gap : int
         The MM2S channel idles this many cycles after every word (0 = full rate).
+    stall_cycles : int
+        A wait ends early in :class:`~zipml.hw.device.DeviceTimeout` when no word has moved on
+        either stream for this many simulated cycles (a stuck DMA: the simulation is
+        deterministic and nothing outside it will unstick the streams). 0 = wait for the
+        whole simulated time-out. Default 2^20 cycles (10.5 ms at 100 MHz; a few seconds of
+        wall time at the Verilated engine's ~0.4 M cycles/s).
+    slice_cycles : int
+        Waits clock the design in slices of this many cycles, so that Ctrl-C (which Python
+        delivers between two calls into the simulation) acts within one slice (2^16 cycles:
+        about 0.2 s of wall time).
+    wall_timeout : float, optional
+        Also end every wait after this many seconds of wall time (default: no limit besides
+        the simulated time-out and ``stall_cycles``).
     """
 
     name = "sim"
@@ -189,7 +202,9 @@ class SimDevice(EngineDevice):
     def __init__(self, max_dim: int = SIM_MAX_DIM, *, fifo_words: int | None = None,
                  max_transfer_bytes: int = (1 << spec.DMA_LENGTH_WIDTH) - 1,
                  memory_bytes: int = 256 << 20, clock_hz: float = 100e6,
-                 s2mm_block: bool = False, mm2s_gap: int = 0, jobs: int = 2):
+                 s2mm_block: bool = False, mm2s_gap: int = 0, jobs: int = 2,
+                 stall_cycles: int = 1 << 20, slice_cycles: int = 1 << 16,
+                 wall_timeout: float | None = None):
         if not isinstance(max_transfer_bytes, int) or max_transfer_bytes < 8:
             raise ValueError(f"max_transfer_bytes must be an integer >= 8, got "
                              f"{max_transfer_bytes!r}")
@@ -199,6 +214,12 @@ class SimDevice(EngineDevice):
         self._memory = int(memory_bytes)
         self.clock_hz = float(clock_hz)
         self._faults = (int(bool(s2mm_block)), int(mm2s_gap))
+        if int(slice_cycles) < 1 or int(stall_cycles) < 0:
+            raise ValueError(f"slice_cycles must be >= 1 and stall_cycles >= 0, got "
+                             f"{slice_cycles!r}, {stall_cycles!r}")
+        self.stall_cycles = int(stall_cycles)
+        self.slice_cycles = int(slice_cycles)
+        self.wall_timeout = wall_timeout
         self._jobs = jobs
         self._sim = None
         self._ffi = self._lib = None
@@ -325,11 +346,32 @@ class SimDevice(EngineDevice):
         lib.zs_s2mm_start(sim, self._ffi.cast("uint32_t *", addr), count)
 
     def _wait(self, cond: int, timeout: float, what: str):
+        """Clock until ``cond`` holds: in slices (Ctrl-C acts between two), ending early when
+        the streams stall (``stall_cycles``) or ``wall_timeout`` passes."""
         lib, sim = self._need()
         budget = max(1, int(timeout * self.clock_hz))
-        if lib.zs_run(sim, budget, cond):
-            raise DeviceTimeout(f"{what} did not complete within {timeout:g} s "
-                                f"({budget} simulated cycles at {self.clock_hz / 1e6:g} MHz)")
+        t0 = time.monotonic()
+        ran = stalled = 0
+        pos = (lib.zs_mm2s_done(sim), lib.zs_s2mm_done(sim))
+        while ran < budget:
+            step = min(self.slice_cycles, budget - ran)
+            if not lib.zs_run(sim, step, cond):
+                return
+            ran += step
+            now = (lib.zs_mm2s_done(sim), lib.zs_s2mm_done(sim))
+            stalled = stalled + step if now == pos else 0
+            pos = now
+            if self.stall_cycles and stalled >= self.stall_cycles:
+                raise DeviceTimeout(
+                    f"{what} did not complete: no word moved on either stream for {stalled} "
+                    f"simulated cycles (a stuck DMA channel); the simulation stopped waiting "
+                    f"after {ran} of the {budget} cycles of its {timeout:g} s time-out")
+            if self.wall_timeout is not None and time.monotonic() - t0 > self.wall_timeout:
+                raise DeviceTimeout(
+                    f"{what} did not complete within {self.wall_timeout:g} s of wall time "
+                    f"({ran} of {budget} simulated cycles)")
+        raise DeviceTimeout(f"{what} did not complete within {timeout:g} s "
+                            f"({budget} simulated cycles at {self.clock_hz / 1e6:g} MHz)")
 
     def wait_send(self, timeout: float) -> None:
         self._wait(1, timeout, "MM2S transfer")
