@@ -642,30 +642,38 @@ static int pack_one(pack_ctx *c, uint64_t i, uint64_t src, double yv, uint64_t e
     return 0;
 }
 
-int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, uint64_t r0,
-                  uint64_t r1, const zml_norm *norm, uint32_t bits, uint32_t sgn,
-                  uint32_t rounding, double tol, const zml_pcg64 *rng,
-                  uint32_t double_sampling, const double *y, uint32_t label_check,
-                  uint64_t *stream, size_t stream_words, double *sumsq, zml_prep_error *err)
+/* Both directions: gather (map = order, output samples r0 .. r1-1 from rows map[i]) or
+ * scatter (rows 0 .. X->rows-1 to output samples map[r], or first + r without a map). */
+static int pack_run(const zml_matrix *X, const int64_t *map, int scatter, uint64_t first,
+                    uint64_t rows_out, uint64_t r0, uint64_t r1, const zml_norm *norm,
+                    uint32_t bits, uint32_t sgn, uint32_t rounding, double tol,
+                    const zml_pcg64 *rng, uint32_t double_sampling, const double *y,
+                    uint32_t label_check, uint64_t *stream, size_t stream_words, double *sumsq,
+                    zml_prep_error *err)
 {
     set_err(err, ZML_PREP_OK, 0, 0, 0.0);
     if (sumsq)
         *sumsq = 0.0;
     pack_ctx c;
     memset(&c, 0, sizeof c);
-    if (r0 > r1 || r1 > rows_out || (!order && rows_out > (X ? X->rows : 0))
-        || pack_init(&c, X, rows_out, norm, bits, sgn, rounding, tol, rng, double_sampling,
-                     label_check, stream, stream_words)) {
+    const uint64_t nx = X ? X->rows : 0;
+    const int bad_range = scatter ? (!map && first + nx > rows_out)
+                                  : (r0 > r1 || r1 > rows_out || (!map && rows_out > nx));
+    if (bad_range || pack_init(&c, X, rows_out, norm, bits, sgn, rounding, tol, rng,
+                               double_sampling, label_check, stream, stream_words)) {
         pack_free(&c);
         set_err(err, ZML_PREP_E_ARGS, 0, 0, 0.0);
         return ZML_PREP_E_ARGS;
     }
     int rc = ZML_PREP_OK;
     double ss = 0.0;
-    for (uint64_t i = r0; i < r1 && rc == ZML_PREP_OK; i++) {
-        const uint64_t src = order ? (uint64_t)order[i] : i;
-        if (src >= X->rows) {
-            set_err(err, ZML_PREP_E_ARGS, i, 0, (double)src);
+    const uint64_t k0 = scatter ? 0 : r0, k1 = scatter ? nx : r1;
+    for (uint64_t k = k0; k < k1 && rc == ZML_PREP_OK; k++) {
+        /* output sample i from source row src */
+        const uint64_t i = scatter ? (map ? (uint64_t)map[k] : first + k) : k;
+        const uint64_t src = scatter ? k : (map ? (uint64_t)map[k] : k);
+        if (i >= rows_out || src >= nx) {
+            set_err(err, ZML_PREP_E_ARGS, k, 0, (double)(scatter ? i : src));
             rc = ZML_PREP_E_ARGS;
             break;
         }
@@ -677,39 +685,24 @@ int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, 
     return rc;
 }
 
+int zml_pack_rows(const zml_matrix *X, const int64_t *order, uint64_t rows_out, uint64_t r0,
+                  uint64_t r1, const zml_norm *norm, uint32_t bits, uint32_t sgn,
+                  uint32_t rounding, double tol, const zml_pcg64 *rng,
+                  uint32_t double_sampling, const double *y, uint32_t label_check,
+                  uint64_t *stream, size_t stream_words, double *sumsq, zml_prep_error *err)
+{
+    return pack_run(X, order, 0, 0, rows_out, r0, r1, norm, bits, sgn, rounding, tol, rng,
+                    double_sampling, y, label_check, stream, stream_words, sumsq, err);
+}
+
 int zml_pack_scatter(const zml_matrix *X, const int64_t *dest, uint64_t first,
                      uint64_t rows_out, const zml_norm *norm, uint32_t bits, uint32_t sgn,
                      uint32_t rounding, double tol, const zml_pcg64 *rng,
                      uint32_t double_sampling, const double *y, uint32_t label_check,
                      uint64_t *stream, size_t stream_words, double *sumsq, zml_prep_error *err)
 {
-    set_err(err, ZML_PREP_OK, 0, 0, 0.0);
-    if (sumsq)
-        *sumsq = 0.0;
-    pack_ctx c;
-    memset(&c, 0, sizeof c);
-    if ((!dest && X && first + X->rows > rows_out)
-        || pack_init(&c, X, rows_out, norm, bits, sgn, rounding, tol, rng, double_sampling,
-                     label_check, stream, stream_words)) {
-        pack_free(&c);
-        set_err(err, ZML_PREP_E_ARGS, 0, 0, 0.0);
-        return ZML_PREP_E_ARGS;
-    }
-    int rc = ZML_PREP_OK;
-    double ss = 0.0;
-    for (uint64_t r = 0; r < X->rows && rc == ZML_PREP_OK; r++) {
-        const uint64_t i = dest ? (uint64_t)dest[r] : first + r;
-        if (i >= rows_out) {
-            set_err(err, ZML_PREP_E_ARGS, r, 0, (double)i);
-            rc = ZML_PREP_E_ARGS;
-            break;
-        }
-        rc = pack_one(&c, i, r, y ? y[r] : 0.0, r, sumsq ? &ss : NULL, err);
-    }
-    if (sumsq)
-        *sumsq = ss;
-    pack_free(&c);
-    return rc;
+    return pack_run(X, dest, 1, first, rows_out, 0, 0, norm, bits, sgn, rounding, tol, rng,
+                    double_sampling, y, label_check, stream, stream_words, sumsq, err);
 }
 
 /* ---------------------------------------------------------------------------- dot products */

@@ -9,33 +9,14 @@
 
 #include <stdio.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        checks++;                                                                              \
-        if (!(cond)) {                                                                         \
-            failures++;                                                                        \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);           \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-        }                                                                                      \
-    } while (0)
+#define RNG_SEED 0x9E3779B97F4A7C15u
+#include "check.h"
 
 #define CHECK_U32(got, exp)                                                                    \
     do {                                                                                       \
         uint32_t g_ = (got), e_ = (exp);                                                       \
         CHECK(g_ == e_, "%s = 0x%08X, expected 0x%08X", #got, (unsigned)g_, (unsigned)e_);     \
     } while (0)
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-static uint64_t rnd64(void) /* xorshift64* */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Du;
-}
 
 /* ------------------------------------------------------------------------------ FP stage */
 

@@ -10,27 +10,8 @@
 
 #include "../zipml_engine.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        checks++;                                                                              \
-        if (!(cond)) {                                                                         \
-            failures++;                                                                        \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);           \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-        }                                                                                      \
-    } while (0)
-
-static uint64_t rng_state = 0x243F6A8885A308D3u;
-static uint64_t rnd64(void) /* xorshift64* */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Du;
-}
+#define RNG_SEED 0x243F6A8885A308D3u
+#include "check.h"
 static uint64_t prep_fp = 0xCBF29CE484222325u;
 
 static double rnd01(void) { return (double)(rnd64() >> 11) * 0x1p-53; }
