@@ -26,15 +26,17 @@ def sparse_file(tmp_path_factory):
     return p
 
 
-@pytest.mark.parametrize("bits,mode,rounding,shuffle", [
+@pytest.mark.parametrize("bits,mode,rounding,shuffle,keep", [
     c for c in itertools.product([0, 8, 4, 1], ["c", "r", "none"], ["nearest", "stochastic"],
-                                 [False, True])
+                                 [False, True], [0, 1 << 30])
     if not (c[1] == "none" and c[0]) and not (c[0] == 0 and c[2] == "stochastic")])
-def test_stream_equals_dense_path(sparse_file, monkeypatch, bits, mode, rounding, shuffle):
+def test_stream_equals_dense_path(sparse_file, monkeypatch, bits, mode, rounding, shuffle, keep):
     monkeypatch.setattr(filestream, "BLOCK_BYTES", 2048)     # many blocks and chunks
     monkeypatch.setattr(filestream, "CHUNK_ELEMS", 700)
+    monkeypatch.setattr(filestream, "KEEP_BYTES", keep)      # second parse, or kept rows
     Xd, yd = data.load_libsvm(sparse_file)
     sc = filestream.scan_libsvm(sparse_file, max_cols=100)
+    assert (sc.parts is None) == (keep == 0)
     n, d = Xd.shape
     assert sc.n == n and np.array_equal(sc.labels, yd) and sc.n_cols == d
     lo, hi = prep.minmax(Xd, "c")

@@ -13,7 +13,8 @@ hold more of it than one block (its sparse rows) and one dense chunk of rows:
 The stream is bit-identical to packing the dense matrix that :func:`zipml.data.load_libsvm`
 returns (the tests hold them side by side). Memory: the stream, the labels (8 bytes per
 sample) and one block (``BLOCK_BYTES`` of text, its sparse rows and a dense chunk of at most
-``CHUNK_ELEMS`` values), whatever the size of the file. The price is a second parse.
+``CHUNK_ELEMS`` values), whatever the size of the file. The price is a second parse, for files
+whose sparse rows take more than ``KEEP_BYTES`` (smaller ones are kept from the first pass).
 
 :func:`iter_dense` gives the same chunks for evaluation (dot products with models over a test
 file, :func:`zipml.prep.dot_rows`).
@@ -31,6 +32,7 @@ __all__ = ["Scan", "scan_libsvm", "iter_dense", "pack_libsvm"]
 
 BLOCK_BYTES = 16 << 20   #: text read per block (whole lines)
 CHUNK_ELEMS = 1 << 21    #: values per dense chunk (8 MiB of float32)
+KEEP_BYTES = 48 << 20    #: the first pass keeps the parsed rows up to this size (no 2nd parse)
 
 
 @dataclass
@@ -51,6 +53,9 @@ class Scan:
         As read (``"auto"`` decided).
     min_col : int or None
         The smallest column index seen (as parsed).
+    parts : list or None
+        The parsed blocks (sparse rows), kept when they take at most :data:`KEEP_BYTES`:
+        the second pass then reads them instead of parsing the file again.
     """
 
     path: str
@@ -61,6 +66,7 @@ class Scan:
     hi: np.ndarray | None
     zero_based: bool
     min_col: int | None = None
+    parts: list | None = None   # the parsed blocks, when they fit in KEEP_BYTES
 
     def column_stats(self, d: int):
         """lo, hi over ``d >= n_cols`` columns (columns never seen are all zero)."""
@@ -126,12 +132,16 @@ def scan_libsvm(path, *, max_cols: int | None = None, zero_based=False,
             return sc
         sc.zero_based = False                                   # 1-based: shift by one
         sc.n_cols = max(sc.n_cols - 1, 0)
+        if sc.parts is not None:
+            for part in sc.parts:
+                part[2] -= 1
         if column_stats:
             sc.lo, sc.hi = sc.lo[1:], sc.hi[1:]
         return sc
     zero_based = bool(zero_based)
     cap = max_cols if max_cols is not None else None
     labels, n_cols, min_col = [], 0, None
+    kept, kept_bytes = [], 0
     lo = hi = count = None
     if column_stats:
         size = cap if cap is not None else 1024
@@ -143,6 +153,12 @@ def scan_libsvm(path, *, max_cols: int | None = None, zero_based=False,
                                               num_samples=num_samples, limit_text=limit_text):
         labels.append(lab)
         n += lab.shape[0]
+        if kept is not None:
+            kept_bytes += rowptr.nbytes + cols.nbytes + vals.nbytes + lab.nbytes
+            if kept_bytes <= KEEP_BYTES:
+                kept.append([lab, rowptr.copy(), cols.copy(), vals.copy()])
+            else:
+                kept = None                     # too large: the second pass parses again
         n_cols = max(n_cols, mc + 1)
         if cols.size:
             m0 = int(cols.min())
@@ -170,20 +186,25 @@ def scan_libsvm(path, *, max_cols: int | None = None, zero_based=False,
         hi[sparse] = np.maximum(hi[sparse], 0.0)
     sc = Scan(path, n, y, n_cols, lo, hi, zero_based)
     sc.min_col = min_col
+    sc.parts = kept
     return sc
 
 
 def iter_dense(path, d: int, *, zero_based: bool = False, num_samples=None,
-               limit_text: str | None = None):
+               limit_text: str | None = None, parts=None):
     """Yield ``(X_chunk, labels, first_row)``: the file's rows as dense float32 chunks of
     ``d`` columns (at most :data:`CHUNK_ELEMS` values; the buffer is reused, copy what you
-    keep)."""
+    keep). ``parts``: the blocks a :class:`Scan` kept (then the file is not read)."""
     rows_per = max(1, CHUNK_ELEMS // max(1, d))
     buf = np.empty((rows_per, d), np.float32)
     ffi, lib = data._clibsvm.ffi, data._clibsvm.lib
     first = 0
-    for lab, rowptr, cols, vals, _ in _parts(os.fspath(path), limit=d, zero_based=zero_based,
-                                             num_samples=num_samples, limit_text=limit_text):
+    if parts is not None:
+        blocks = ((lab, rowptr, cols, vals, None) for lab, rowptr, cols, vals in parts)
+    else:
+        blocks = _parts(os.fspath(path), limit=d, zero_based=zero_based,
+                        num_samples=num_samples, limit_text=limit_text)
+    for lab, rowptr, cols, vals, _ in blocks:
         k = lab.shape[0]
         for r0 in range(0, k, rows_per):
             r1 = min(k, r0 + rows_per)
@@ -228,7 +249,7 @@ def pack_libsvm(path, scan: Scan, d: int, bits: int, *, norm: prep.Norm, labels=
     ffi, lib = prep.ffi, prep.lib
     p_out = ffi.cast("uint64_t *", ffi.from_buffer(out)) if out.size else ffi.NULL
     for chunk, _, r0 in iter_dense(path, d, zero_based=scan.zero_based, num_samples=n,
-                                   limit_text=limit_text):
+                                   limit_text=limit_text, parts=scan.parts):
         k = chunk.shape[0]
         if r0 + k > n:
             raise ValueError(f"{path}: changed while it was read ({n} samples in the first "

@@ -491,7 +491,8 @@ def _metrics(args, Z, histories, loss_sums, targets, d, norm, sct, y_center, y_s
         Wt = np.concatenate([H[c].T for c in range(k)])              # (k * E, d+1)
         tnorm = prep.Norm(norm.mode, norm.lo, norm.hi, norm.to_min1_1, add_bias=True)
         tcorrect, tsq = np.zeros(E), np.zeros(E)
-        for chunk, yt, _ in filestream.iter_dense(args.test, d, zero_based=sct.zero_based):
+        for chunk, yt, _ in filestream.iter_dense(args.test, d, zero_based=sct.zero_based,
+                                                  parts=sct.parts):
             z = prep.dot_rows(chunk, Wt, tnorm).reshape(-1, k, E)
             if targets is not None:
                 tcorrect += _score_counts(z, yt, targets, y_center, y_scale, sq_out=None)
