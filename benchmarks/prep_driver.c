@@ -31,10 +31,10 @@ int main(int argc, char **argv)
     zml_prep_error err;
     if (zml_minmax(&X, 0, lo, hi, &err))
         return 1;
-    zml_norm nm = {ZML_PREP_NORM_COL, 0, lo, hi, 1};
-    double ss;
+    zml_norm nm = {ZML_PREP_NORM_COL, 0, lo, hi, 1, 1, 1}; /* as ZipMLClassifier.fit: the
+                                                          * statistics of these data */
     int rc = zml_pack_rows(&X, NULL, n, 0, n, &nm, bits, 0, ZML_PREP_NEAREST, 0.0, NULL, 0, y,
-                           1, stream, n * W, &ss, &err);
+                           1, stream, n * W, NULL, &err); /* a given step: no sum of squares */
     printf("packed %llu words (rc %d)\n", (unsigned long long)(n * W), rc);
     free(x);
     free(y);

@@ -56,15 +56,16 @@ static int matrix_ok(const zml_matrix *X)
 /* Row i of X as float32 in buf (or, for contiguous float32 rows, a pointer into X itself).
  * Returns 0, or the error code with the first bad column in err. */
 ZML_PREP_HOT static int load_row(const zml_matrix *X, uint64_t i, float *buf, const float **row,
-                                 zml_prep_error *err)
+                                 int checked, zml_prep_error *err)
 {
     const uint64_t m = X->cols;
     int bad = 0;
     if (X->dtype == ZML_PREP_F32) {
         const float *p = (const float *)X->data + (int64_t)i * X->row_stride;
         if (X->col_stride == 1) {
-            for (uint64_t j = 0; j < m; j++)
-                bad |= !(fabsf(p[j]) <= FLT_MAX);
+            if (!checked)
+                for (uint64_t j = 0; j < m; j++)
+                    bad |= !(fabsf(p[j]) <= FLT_MAX);
             *row = p;
         } else {
             const int64_t s = X->col_stride;
@@ -145,7 +146,7 @@ int zml_minmax(const zml_matrix *X, uint32_t axis, double *lo, double *hi, zml_p
     int rc = ZML_PREP_OK;
     for (uint64_t i = 0; i < n; i++) {
         const float *row;
-        rc = load_row(X, i, buf, &row, err);
+        rc = load_row(X, i, buf, &row, 0, err);
         if (rc)
             break;
         if (axis == 1) {
@@ -233,6 +234,20 @@ ZML_PREP_HOT static void norm_col(const float *x, uint64_t m, const double *lo, 
     }
 }
 
+/* norm_col for values known to lie in [lo, hi]: the first clip is the identity. */
+ZML_PREP_HOT static void norm_col_in(const float *x, uint64_t m, const double *lo,
+                                     const double *inv, int m11, float *a)
+{
+    for (uint64_t j = 0; j < m; j++) {
+        double r = ((double)x[j] - lo[j]) * inv[j];
+        r = r < 0.0 ? 0.0 : r;
+        r = r > 1.0 ? 1.0 : r;
+        if (m11)
+            r = 2.0 * r - 1.0;
+        a[j] = (float)r;
+    }
+}
+
 ZML_PREP_HOT static void norm_row(const float *x, uint64_t m, double lo, double inv, int m11,
                                   float *a)
 {
@@ -255,7 +270,10 @@ static void normalise(const norm_ctx *c, const float *x, uint64_t m, float *a)
         *dst++ = 1.0f;
     switch (nm->mode) {
     case ZML_PREP_NORM_COL:
-        norm_col(x, m, nm->lo, nm->hi, c->inv, (int)nm->to_min1_1, dst);
+        if (nm->in_range)
+            norm_col_in(x, m, nm->lo, c->inv, (int)nm->to_min1_1, dst);
+        else
+            norm_col(x, m, nm->lo, nm->hi, c->inv, (int)nm->to_min1_1, dst);
         break;
     case ZML_PREP_NORM_ROW: {
         if (m == 0)
@@ -293,7 +311,7 @@ int zml_normalize_rows(const zml_matrix *X, uint64_t r0, uint64_t r1, const zml_
     int rc = ZML_PREP_OK;
     for (uint64_t i = r0; i < r1; i++) {
         const float *row;
-        rc = load_row(X, i, buf, &row, err);
+        rc = load_row(X, i, buf, &row, (int)norm->checked, err);
         if (rc)
             break;
         normalise(&c, row, m, tmp);
@@ -589,7 +607,7 @@ static int pack_one(pack_ctx *c, uint64_t i, uint64_t src, double yv, uint64_t e
                     double *ss, zml_prep_error *err)
 {
     const float *row;
-    int rc = load_row(c->X, src, c->buf, &row, err);
+    int rc = load_row(c->X, src, c->buf, &row, (int)c->norm->checked, err);
     if (rc) {
         if (err)
             err->row = err_row;
@@ -748,7 +766,7 @@ int zml_dot_rows(const zml_matrix *X, uint64_t r0, uint64_t r1, const zml_norm *
     int rc = ZML_PREP_OK;
     for (uint64_t i = r0; i < r1; i++) {
         const float *row;
-        rc = load_row(X, i, buf, &row, err);
+        rc = load_row(X, i, buf, &row, (int)norm->checked, err);
         if (rc)
             break;
         normalise(&c, row, m, a);

@@ -77,6 +77,10 @@ typedef struct {
     const double *lo;     /* NORM_COL: per-column minimum (cols entries) */
     const double *hi;     /* NORM_COL: per-column maximum */
     uint32_t add_bias;    /* prepend the bias column (value 1.0) */
+    uint32_t in_range;    /* NORM_COL: every value lies in [lo_j, hi_j] (the statistics are
+                           * of these very data), so the clip to them is skipped */
+    uint32_t checked;     /* every element was checked by zml_minmax (finite, within
+                           * float32): not checked again */
 } zml_norm;
 
 /* Per-column (axis 0, lo/hi have cols entries) or per-row (axis 1, rows entries) minimum and

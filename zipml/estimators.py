@@ -127,9 +127,10 @@ class _ZipMLBase(BaseEstimator):
         m11 = bool(self.to_min1_1)
         self._max_abs = 1.0                  # largest |value| of a sample (the bias is 1)
         if self.normalize == "c":
-            lo, hi = self._checked(prep.minmax, X, "c")
+            lo, hi = self._checked(prep.minmax, X, "c")        # also checks every value
             self.normalization_ = data.NormStats("c", lo, hi, m11)
-            return prep.Norm("c", lo, hi, m11, add_bias=True), m11
+            return prep.Norm("c", lo, hi, m11, add_bias=True, in_range=True,
+                             checked=True), m11
         self.normalization_ = None
         if self.normalize == "r":
             return prep.Norm("r", None, None, m11, add_bias=True), m11
@@ -137,7 +138,7 @@ class _ZipMLBase(BaseEstimator):
         lo, hi = self._checked(prep.minmax, X, "c")
         if lo.size:
             self._max_abs = max(1.0, float(np.max(np.abs(lo))), float(np.max(np.abs(hi))))
-        return prep.Norm("none", add_bias=True), bool(lo.size and lo.min() < 0)
+        return prep.Norm("none", add_bias=True, checked=True), bool(lo.size and lo.min() < 0)
 
     def _norm_for(self, X):
         """The fitted normalisation for new data (prediction)."""
@@ -178,7 +179,8 @@ class _ZipMLBase(BaseEstimator):
         labels = np.asarray(labels, dtype=np.float64)
         stream, sumsq = self._checked(prep.pack_samples, X, labels, bits, norm=norm,
                                       order=order, signed=signed, rounding=self.rounding,
-                                      seed=seed, double_sampling=ds)
+                                      seed=seed, double_sampling=ds,
+                                      want_sumsq=isinstance(self.step_size, str))
         Z = ZipML_SGD(bits=bits, backend=self.backend, rounding=self.rounding, seed=seed,
                       delay=int(self.delay), step_decay=float(self.step_decay))
         Z.set_packed(stream, labels if order is None else labels[order], X.shape[1] + 1,

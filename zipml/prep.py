@@ -47,13 +47,20 @@ class PrepError(ValueError):
 @dataclass(frozen=True)
 class Norm:
     """Normalisation applied on the fly: ``mode`` "none", "c" (with ``lo``/``hi`` per column,
-    values clipped to them) or "r" (each row to its own range); ``to_min1_1``; ``add_bias``."""
+    values clipped to them) or "r" (each row to its own range); ``to_min1_1``; ``add_bias``.
+
+    Two promises that save work (never set them for data they are not true of: the result
+    would differ from the reference): ``in_range``, the values lie in ``[lo, hi]`` (the
+    statistics are of these very data), so the clip is skipped; ``checked``, :func:`minmax`
+    (or the libsvm tokenizer) has checked every element, so it is not checked again."""
 
     mode: str = "none"
     lo: np.ndarray | None = None
     hi: np.ndarray | None = None
     to_min1_1: bool = False
     add_bias: bool = True
+    in_range: bool = False
+    checked: bool = False
 
 
 _MODES = {"none": 0, "c": 1, "r": 2}
@@ -88,6 +95,8 @@ def _c_norm(norm: Norm, cols: int):
     c.mode = _MODES[norm.mode]
     c.to_min1_1 = bool(norm.to_min1_1)
     c.add_bias = bool(norm.add_bias)
+    c.in_range = bool(norm.in_range) and norm.mode == "c"
+    c.checked = bool(norm.checked)
     if norm.mode == "c":
         for name in ("lo", "hi"):
             v = np.ascontiguousarray(getattr(norm, name), dtype=np.float64)
@@ -157,7 +166,8 @@ def _pcg64(seed):
 
 def pack_samples(X, y, bits: int, *, norm: Norm = Norm(), order=None, signed: bool = False,
                  rounding: str = "nearest", seed=None, double_sampling: bool = False,
-                 out=None, label_check: bool = True, name: str = "X", tol: float = 0.0):
+                 out=None, label_check: bool = True, name: str = "X", tol: float = 0.0,
+                 want_sumsq: bool = True):
     """One pass from ``X`` to the engine's stream (ENGINE.md section 3).
 
     Parameters
@@ -187,7 +197,8 @@ def pack_samples(X, y, bits: int, *, norm: Norm = Norm(), order=None, signed: bo
     stream : ndarray of uint64
     sumsq : float
         Sum over the samples of ``||a_i||^2`` (float32 values after normalisation, bias
-        included), for the automatic step size.
+        included), for the automatic step size; 0.0 when ``want_sumsq`` is false (not
+        computed).
     """
     spec.check_bits(bits)
     if rounding not in ("nearest", "stochastic"):
@@ -237,10 +248,10 @@ def pack_samples(X, y, bits: int, *, norm: Norm = Norm(), order=None, signed: bo
         rc = lib.zml_pack_rows(m, p_order, n, r0, r1, cn, bits, bool(signed),
                                1 if stochastic else 0, float(tol), c_rng,
                                bool(double_sampling), p_y, bool(label_check), p_out, out.size,
-                               ss, err)
+                               ss if want_sumsq else ffi.NULL, err)
         if rc:
             _raise(err, name, bits, signed)
-        total += ss[0]
+        total += ss[0] if want_sumsq else 0.0
     if rng is not None and isinstance(seed, np.random.Generator):
         rng.bit_generator.advance(n * d * (2 if double_sampling else 1))   # draws used
     del keepX, keepN

@@ -369,7 +369,8 @@ class ZipML_SGD:
         # in place, one C pass after the statistics (zipml.data.normalize's arithmetic)
         lo, hi = prep.minmax(feats, row_or_column, name="a")
         stats = data.NormStats(row_or_column, lo, hi, m11)
-        prep.normalize_rows(feats, prep.Norm(row_or_column, lo, hi, m11, add_bias=False),
+        prep.normalize_rows(feats, prep.Norm(row_or_column, lo, hi, m11, add_bias=False,
+                                             in_range=True, checked=True),
                             out=feats, name="a")
         self.a_to_min1_1 = m11
         self.a_normalization = stats
@@ -493,9 +494,10 @@ class ZipML_SGD:
         from . import prep
         try:
             prep.pack_samples(self.a, self.b, self.quantization_bits,
-                              norm=prep.Norm("none", add_bias=False), signed=self._signed(),
-                              rounding=self.rounding, seed=seed,
-                              double_sampling=self.double_sampling, out=out, name="a")
+                              norm=prep.Norm("none", add_bias=False, checked=True),
+                              signed=self._signed(), rounding=self.rounding, seed=seed,
+                              double_sampling=self.double_sampling, out=out, name="a",
+                              want_sumsq=False)      # a was checked by _check_range
         except prep.PrepError as e:
             if e.kind == "label":
                 raise ValueError(f"label {self.b[e.row]!r} of sample {e.row} does not fit "

@@ -65,7 +65,7 @@ static void test_pack_roundtrip(void)
         const uint32_t V = bits ? 64u / bits : 2u;
         const uint64_t D = (d + V - 1) / V, W = D * (ds ? 2 : 1) + 1;
         uint64_t *s = malloc(n * W * sizeof *s);
-        zml_norm nm = {ZML_PREP_NORM_NONE, 0, NULL, NULL, (uint32_t)bias};
+        zml_norm nm = {ZML_PREP_NORM_NONE, 0, NULL, NULL, (uint32_t)bias, 0, 0};
         zml_prep_error err;
         double ss = -1;
         int rc = zml_pack_rows(&X, NULL, n, 0, n, &nm, bits, (uint32_t)sgn,
@@ -149,8 +149,14 @@ static void test_minmax_norm_dot(void)
     float a[N * M];
     for (int mode = 1; mode <= 2; mode++)
         for (int m11 = 0; m11 < 2; m11++) {
-            zml_norm nm = {(uint32_t)mode, (uint32_t)m11, lo, hi, 0};
+            zml_norm nm = {(uint32_t)mode, (uint32_t)m11, lo, hi, 0, 0, 0};
             CHECK(zml_normalize_rows(&X, 0, N, &nm, a, M, &err) == 0, "normalize");
+            /* the promises (statistics of these data, values checked) change nothing here */
+            float a2[N * M];
+            zml_norm fast = nm;
+            fast.in_range = fast.checked = 1;
+            CHECK(zml_normalize_rows(&X, 0, N, &fast, a2, M, &err) == 0, "normalize (fast)");
+            CHECK(memcmp(a, a2, sizeof a) == 0, "in_range/checked give the same values");
             for (int i = 0; i < N * M; i++)
                 CHECK(a[i] >= (m11 ? -1.0f : 0.0f) && a[i] <= 1.0f, "range %g", (double)a[i]);
             CHECK(a[3] == (m11 ? -1.0f : 0.0f) || mode == 2, "constant column to the low end");
@@ -188,7 +194,7 @@ static void test_errors(void)
     zml_matrix B = {big, ZML_PREP_F64, 2, 1, 1, 2};
     CHECK(zml_minmax(&B, 1, lo, hi, &err) == ZML_PREP_E_F32_RANGE && err.col == 1
               && err.value == 1e300, "float32 range");
-    zml_norm none = {ZML_PREP_NORM_NONE, 0, NULL, NULL, 0};
+    zml_norm none = {ZML_PREP_NORM_NONE, 0, NULL, NULL, 0, 0, 0};
     x[5] = 2.0f; /* row 1, column 1 out of [0, 1] */
     CHECK(zml_pack_rows(&X, NULL, 3, 0, 3, &none, 4, 0, 0, 0.0, NULL, 0, y, 1, s, 6, NULL,
                         &err) == ZML_PREP_E_QB_RANGE && err.row == 1 && err.col == 1,
@@ -227,7 +233,7 @@ static void test_run_loss(void)
     for (int i = 0; i < N; i++)
         y[i] = (i % 3) ? 1.0 : -1.0;
     zml_matrix X = {a, ZML_PREP_F32, Dm - 1, 1, N, Dm - 1};
-    zml_norm nb = {ZML_PREP_NORM_NONE, 0, NULL, NULL, 1};
+    zml_norm nb = {ZML_PREP_NORM_NONE, 0, NULL, NULL, 1, 0, 0};
     uint64_t s[N * 4]; /* W = ceil(5 / 2) + 1 */
     zml_prep_error err;
     CHECK(zml_pack_rows(&X, NULL, N, 0, N, &nb, 0, 0, 0, 0.0, NULL, 0, y, 1, s, N * 4, NULL,

@@ -246,13 +246,14 @@ def run(args) -> int:
     ytr = sc.labels
     if args.normalize == "c":
         lo, hi = sc.column_stats(d)
-        norm = prep.Norm("c", lo, hi, m11)
+        # the statistics are of these data, and the tokenizer checked every value
+        norm = prep.Norm("c", lo, hi, m11, in_range=True, checked=True)
         signed = m11
     elif args.normalize == "r":
-        norm, signed = prep.Norm("r", None, None, m11), m11
+        norm, signed = prep.Norm("r", None, None, m11, checked=True), m11
     else:
         lo, hi = sc.column_stats(d)
-        norm, signed = prep.Norm("none"), bool(lo.min() < 0)
+        norm, signed = prep.Norm("none", checked=True), bool(lo.min() < 0)
         if args.bits:
             low = -1.0 if m11 else 0.0
             if lo.min() < low or hi.max() > 1.0:
@@ -489,7 +490,8 @@ def _metrics(args, Z, histories, loss_sums, targets, d, norm, sct, y_center, y_s
     res["train_metrics_on"] = "packed samples" if Z.quantization_bits else "float32 samples"
     if sct is not None:
         Wt = np.concatenate([H[c].T for c in range(k)])              # (k * E, d+1)
-        tnorm = prep.Norm(norm.mode, norm.lo, norm.hi, norm.to_min1_1, add_bias=True)
+        tnorm = prep.Norm(norm.mode, norm.lo, norm.hi, norm.to_min1_1, add_bias=True,
+                          checked=True)               # clipped to the training range
         tcorrect, tsq = np.zeros(E), np.zeros(E)
         for chunk, yt, _ in filestream.iter_dense(args.test, d, zero_based=sct.zero_based,
                                                   parts=sct.parts):
