@@ -36,12 +36,13 @@ after one warm-up fit on 256 samples (lazy imports and library loading are not t
 import is). "over base" = peak - base: the memory the timed work added. For the CLI rows
 "base" is a Python process that imported the CLI's modules and loaded no data. Times are the
 best (and median) of ``--repeats`` runs in the same child (``--slow-repeats`` for LIBLINEAR);
-"cpu" is the CPU time (user + system) of the best run. The machine may be shared: the load average is printed per row, at start and at the end.
+"cpu" is the CPU time (user + system) of the best run. The machine may be shared: the load
+average is printed per row, at start and at the end.
 
     python benchmarks/bench_fit.py [--quick] [--only PATTERNS] [--repeats 3] [--threads 1]
                                    [--json out.json] [--list]
 
-``--quick``: 5,000 training and 2,000 test images, 2 epochs, 1 repeat (seconds; what
+``--quick``: 5,000 training and 1,000 test images, 2 epochs, 1 repeat (seconds; what
 ``tests/test_bench_fit.py`` runs). The script exits with code 2 and the install command when
 the data set is missing.
 """
@@ -204,10 +205,10 @@ def _timing_attrs(obj):
     found = {}
     for name, v in vars(obj).items():
         if name.endswith("_") and not name.startswith("_") and "time" in name.lower():
-            try:
-                json.dumps(v)
-                found[name] = v
-            except TypeError:
+            try:   # numpy scalars and arrays as numbers, anything else as its repr
+                found[name] = json.loads(json.dumps(
+                    v, default=lambda x: x.tolist() if hasattr(x, "tolist") else repr(x)))
+            except (TypeError, ValueError):
                 found[name] = repr(v)
     return found
 
@@ -378,7 +379,6 @@ def _child_liblinear_file(row, o, *_):
 
 def _child_cli(row, o, *_):
     """``zipml train`` as a subprocess; its peak RSS from ``os.wait4``."""
-    import numpy as np
     walls, cpus, peaks, res = [], [], [], None
     out_json = os.path.join(o["tmp"], f"{row['id']}.json")
     cmd = [sys.executable, "-m", "zipml", "train", "--train", o["libsvm_train"], "--test",
@@ -408,6 +408,8 @@ def _child_cli(row, o, *_):
                cli_epoch_seconds=float(sum(res.get("epoch_seconds", []))),
                step_size=float(res["step_size"]))
     # the engine alone on the data the CLI trains on (no shuffle: the CLI's default)
+    import numpy as np
+
     from zipml import data
     X, y = data.load_libsvm(o["libsvm_train"])
     targets = [float(POSITIVE_CLASS)] if row["task"] == "bin" else \
@@ -433,8 +435,8 @@ def child_main(spec_json):
         import numpy as np  # noqa: F401
     if row["kind"] in ("sklearn", "zipml"):
         import sklearn.linear_model  # noqa: F401
-        import zipml  # noqa: F401
     if row["kind"] == "zipml":
+        import zipml  # noqa: F401
         from zipml import cengine, data, pack, quantize  # noqa: F401
     if row["kind"] == "vw":
         import vowpalwabbit  # noqa: F401
@@ -496,16 +498,17 @@ def prepare_files(args, rows, log):
         from importlib.metadata import version
         vwv = version("vowpalwabbit")
         for task in vw_tasks:
+            cache = os.path.join(args.cache_dir, f"fashion-mnist-train-{args.n_train}-{task}-"
+                                                 f"vw{vwv}.cache")
+            files[f"vw_cache_{task}"] = cache
             for split in ("train", "test"):
                 path = os.path.join(args.cache_dir,
                                     f"fashion-mnist-{split}-{split_n[split]}-{task}.vw")
                 files[f"vw_{split}_{task}"] = path
-                if not os.path.isfile(path):
+                if not os.path.isfile(path) and not (split == "train" and
+                                                     os.path.isfile(cache)):
                     _atomic_write(path, lambda p: _libsvm_to_vw(files[f"libsvm_{split}"], p,
                                                                 task))
-            cache = os.path.join(args.cache_dir, f"fashion-mnist-train-{args.n_train}-{task}-"
-                                                 f"vw{vwv}.cache")
-            files[f"vw_cache_{task}"] = cache
             if not os.path.isfile(cache):
                 from vowpalwabbit import Workspace
                 t = time.perf_counter()
@@ -517,6 +520,7 @@ def prepare_files(args, rows, log):
                 vw.run_parser()
                 vw.finish()
                 os.replace(tmp, cache)
+                os.remove(files[f"vw_train_{task}"])   # the cache replaces it
                 log(f"built the VW cache {cache} ({os.path.getsize(cache) / 1e6:.1f} MB, "
                     f"{time.perf_counter() - t:.1f} s; not timed)")
     return files
@@ -601,15 +605,23 @@ def summarize(results):
         r["vs_sklearn"] = base / r["best_s"] if base else None
         if r.get("engine_s") is not None:
             r["outside_engine_pct"] = 100.0 * (1.0 - r["engine_s"] / r["best_s"])
+            if r.get("engine_cpu_s") is not None and r["cpu_s"] > 0:
+                r["outside_engine_cpu_pct"] = 100.0 * (1.0 - r["engine_cpu_s"] / r["cpu_s"])
 
 
 def _f(v, fmt, empty="-"):
     return empty if v is None else format(v, fmt)
 
 
+def _pct(wall, cpu):
+    if wall is None:
+        return "-"
+    return f"{wall:.0f} %" + (f" ({cpu:.0f} %)" if cpu is not None else "")
+
+
 def table(results):
     head = ["row", "what", "task", "runs", "time s (best)", "median s", "cpu s", "vs sklearn",
-            "engine s", "outside engine", "test acc", "peak RSS MB", "base MB", "over base MB",
+            "engine s (cpu s)", "outside engine (cpu)", "test acc", "peak RSS MB", "base MB", "over base MB",
             "input MB", "stream MB", "load"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
@@ -620,13 +632,14 @@ def table(results):
             continue
         same = r.get("engine_same_model")
         eng = _f(r.get("engine_s"), ".3f")
+        if r.get("engine_cpu_s") is not None:
+            eng += f" ({r['engine_cpu_s']:.3f})"
         if same is False:
             eng += " (model differs)"
         cells = [r["id"], r["what"], task, str(len(r["walls"])), _f(r["best_s"], ".3f"), _f(r["median_s"], ".3f"),
                  _f(r["cpu_s"], ".3f"), _f(r["vs_sklearn"], ".2f") + ("x" if r["vs_sklearn"]
                                                                       else ""),
-                 eng, _f(r.get("outside_engine_pct"), ".0f") + (
-                     " %" if r.get("outside_engine_pct") is not None else ""),
+                 eng, _pct(r.get("outside_engine_pct"), r.get("outside_engine_cpu_pct")),
                  _f(r["acc"], ".4f"), _f(r["peak_mb"], ".0f"), _f(r["base_mb"], ".0f"),
                  _f(r["over_base_mb"], ".0f"), _f(r.get("input_bytes", 0) / 1e6, ".1f"),
                  _f(r["stream_bytes"] / 1e6 if r.get("stream_bytes") else None, ".1f"),
@@ -650,7 +663,7 @@ def select_rows(only):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="5,000 x 784 training / 2,000 test images, 2 epochs, 1 repeat")
+                    help="5,000 x 784 training / 1,000 test images, 2 epochs, 1 repeat")
     ap.add_argument("--only", metavar="PATTERNS",
                     help="comma-separated row ids or shell patterns (e.g. 'sk-*,zipml-q4-*'); "
                          "see --list")
@@ -688,7 +701,7 @@ def main(argv=None):
     args.repeats = args.repeats or (1 if q else 3)
     args.epochs = args.epochs or (2 if q else 10)
     args.n_train = args.n_train or (5000 if q else 60000)
-    args.n_test = args.n_test or (2000 if q else 10000)
+    args.n_test = args.n_test or (1000 if q else 10000)
     for name in ("repeats", "slow_repeats", "epochs", "n_train", "n_test", "threads"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")
@@ -771,8 +784,9 @@ def main(argv=None):
         "vs sklearn: scikit-learn's best time of the same task / this row's best time "
         "(file rows: against scikit-learn from memory).",
         "engine s: the C engine alone (zipml.cengine.run_engine) on the packed stream of the "
-        "same data, all binary problems, best of the repeats; outside engine = 1 - engine / "
-        "time. '(model differs)': the engine's final model is not bit-identical to the fit's "
+        "same data, all binary problems, best of the repeats (in brackets: CPU seconds of the "
+        "calling thread); outside engine = 1 - engine / time (in brackets: 1 - engine cpu / "
+        "cpu, the better measure on a loaded machine). '(model differs)': the engine's final model is not bit-identical to the fit's "
         "(shuffle or data path changed).",
         "peak RSS: ru_maxrss of the child (of the CLI process for file-cli rows); base: the "
         "child's ru_maxrss before the timed part (imports, and the in-memory data for "
