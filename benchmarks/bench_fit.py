@@ -387,14 +387,14 @@ def _child_cli(row, o, *_):
     if row["task"] == "bin":
         cmd += ["--binarize", str(POSITIVE_CLASS)]
     for _ in range(o["repeats"]):
-        t = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _, status, ru = os.wait4(p.pid, 0)
-        walls.append(time.perf_counter() - t)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        err = p.stderr.read().decode(errors="replace")
-        p.stdout.close()
-        p.stderr.close()
+        with tempfile.TemporaryFile() as errf:   # a file, not a pipe: wait4 cannot block
+            t = time.perf_counter()
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf)
+            _, status, ru = os.wait4(p.pid, 0)
+            walls.append(time.perf_counter() - t)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            errf.seek(0)
+            err = errf.read().decode(errors="replace")
         if p.returncode != 0:
             raise RuntimeError(f"{shlex.join(cmd)} exited with {p.returncode}: {err[-2000:]}")
         cpus.append(ru.ru_utime + ru.ru_stime)
@@ -788,10 +788,11 @@ def main(argv=None):
         "calling thread); outside engine = 1 - engine / time (in brackets: 1 - engine cpu / "
         "cpu, the better measure on a loaded machine). '(model differs)': the engine's final model is not bit-identical to the fit's "
         "(shuffle or data path changed).",
-        "peak RSS: ru_maxrss of the child (of the CLI process for file-cli rows); base: the "
-        "child's ru_maxrss before the timed part (imports, and the in-memory data for "
-        "sklearn/zipml/liblinear rows; for file-cli rows a process that imported the CLI's "
-        "modules); over base = peak - base.",
+        "peak RSS: the child's high-water mark (VmHWM = its ru_maxrss; for file-cli rows "
+        "ru_maxrss of the CLI process); base: the same just before the timed part (imports; "
+        "the in-memory data for sklearn/zipml/liblinear rows; one warm-up fit on 256 samples "
+        "for sklearn/zipml; for file-cli rows a process that imported the CLI's modules); "
+        "over base = peak - base.",
         "input MB: float32 X (in-memory rows), the VW cache (vw rows), the libsvm file (file "
         "rows); stream MB: the engine's packed stream, one epoch.",
         "VW: the cache was built once, outside the timed part; VW parses the cache in a "

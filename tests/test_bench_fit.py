@@ -8,8 +8,8 @@ and says so.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +33,12 @@ def run(tmp_path_factory):
     if missing:
         pytest.fail(f"Fashion-MNIST missing in {DATA} ({', '.join(missing)}): "
                     f"`apt-get install dataset-fashion-mnist` (make test installs it)")
+    absent = [pkg for mod, pkg in (("vowpalwabbit", "vowpalwabbit"),
+                                   ("liblinear", "liblinear-official"))
+              if importlib.util.find_spec(mod) is None]
+    if absent:
+        pytest.fail(f"bench_fit.py compares against {', '.join(absent)}: pip install "
+                    f"{' '.join(absent)} (they belong in the [test] extras of pyproject.toml)")
     d = tmp_path_factory.mktemp("bench_fit")
     out = d / "quick.json"
     cmd = [sys.executable, str(SCRIPT), "--quick", "--only", ",".join(ROWS), "--json",
