@@ -598,11 +598,15 @@ def summarize(results):
         r["over_base_mb"] = r["peak_mb"] - r["base_mb"]
     sk = {r["task"]: r["best_s"] for r in results
           if r["kind"] == "sklearn" and r.get("best_s")}
+    sk_cpu = {r["task"]: r["cpu_s"] for r in results
+              if r["kind"] == "sklearn" and r.get("cpu_s")}
     for r in results:
         if "walls" not in r:
             continue
         base = sk.get(r["task"])
         r["vs_sklearn"] = base / r["best_s"] if base else None
+        base_cpu = sk_cpu.get(r["task"])
+        r["vs_sklearn_cpu"] = base_cpu / r["cpu_s"] if base_cpu and r["cpu_s"] > 0 else None
         if r.get("engine_s") is not None:
             r["outside_engine_pct"] = 100.0 * (1.0 - r["engine_s"] / r["best_s"])
             if r.get("engine_cpu_s") is not None and r["cpu_s"] > 0:
@@ -613,6 +617,12 @@ def _f(v, fmt, empty="-"):
     return empty if v is None else format(v, fmt)
 
 
+def _speedup(wall, cpu):
+    if wall is None:
+        return "-"
+    return f"{wall:.2f}x" + (f" ({cpu:.2f}x)" if cpu is not None else "")
+
+
 def _pct(wall, cpu):
     if wall is None:
         return "-"
@@ -620,7 +630,8 @@ def _pct(wall, cpu):
 
 
 def table(results):
-    head = ["row", "what", "task", "runs", "time s (best)", "median s", "cpu s", "vs sklearn",
+    head = ["row", "what", "task", "runs", "time s (best)", "median s", "cpu s",
+            "vs sklearn (cpu)",
             "engine s (cpu s)", "outside engine (cpu)", "test acc", "peak RSS MB", "base MB", "over base MB",
             "input MB", "stream MB", "load"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -637,8 +648,7 @@ def table(results):
         if same is False:
             eng += " (model differs)"
         cells = [r["id"], r["what"], task, str(len(r["walls"])), _f(r["best_s"], ".3f"), _f(r["median_s"], ".3f"),
-                 _f(r["cpu_s"], ".3f"), _f(r["vs_sklearn"], ".2f") + ("x" if r["vs_sklearn"]
-                                                                      else ""),
+                 _f(r["cpu_s"], ".3f"), _speedup(r.get("vs_sklearn"), r.get("vs_sklearn_cpu")),
                  eng, _pct(r.get("outside_engine_pct"), r.get("outside_engine_cpu_pct")),
                  _f(r["acc"], ".4f"), _f(r["peak_mb"], ".0f"), _f(r["base_mb"], ".0f"),
                  _f(r["over_base_mb"], ".0f"), _f(r.get("input_bytes", 0) / 1e6, ".1f"),
@@ -649,6 +659,57 @@ def table(results):
 
 
 # --------------------------------------------------------------------------- main
+NOTES = [
+    "time: wall seconds of the user's call in a child process (best and median of the "
+    "repeats); for file-cli rows the whole `zipml train` process including interpreter "
+    "start and the imports; cpu: user+system CPU seconds of the best run.",
+    "vs sklearn: scikit-learn's best time of the same task / this row's best time, in "
+    "brackets the same with CPU seconds (file rows: against scikit-learn from memory).",
+    "engine s: the C engine alone (zipml.cengine.run_engine) on the packed stream of the "
+    "same data, all binary problems, best of the repeats (in brackets: CPU seconds of the "
+    "calling thread); outside engine = 1 - engine / time (in brackets: 1 - engine cpu / "
+    "cpu, the better measure on a loaded machine). '(model differs)': the engine's final "
+    "model is not bit-identical to the fit's (shuffle or data path changed).",
+    "peak RSS: the child's high-water mark (VmHWM = its ru_maxrss; for file-cli rows "
+    "ru_maxrss of the CLI process); base: the same just before the timed part (imports; "
+    "the in-memory data for sklearn/zipml/liblinear rows; one warm-up fit on 256 samples "
+    "for sklearn/zipml; for file-cli rows a process that imported the CLI's modules); "
+    "over base = peak - base.",
+    "input MB: float32 X (in-memory rows), the VW cache (vw rows), the libsvm file (file "
+    "rows); stream MB: the engine's packed stream, one epoch.",
+    "VW: the cache was built once, outside the timed part; VW parses the cache in a "
+    "second thread. LIBLINEAR runs to its own stopping tolerance (not a fixed number of "
+    "epochs), -B 1 adds the bias.",
+]
+
+
+def report(meta):
+    """Print the markdown report of a run (``meta`` as written by ``--json``)."""
+    m = meta["machine"]
+    l0, l1 = m["load_start"], m["load_end"]
+    print(f"# bench_fit: Fashion-MNIST {meta['n_train']} x 784 train / {meta['n_test']} "
+          f"test, float32 pixels / 255, {meta['epochs']} epochs, {meta['threads']} "
+          f"thread(s), best of {meta['repeats']} (LIBLINEAR rows: "
+          f"{min(meta['repeats'], meta['slow_repeats'])})\n")
+    print(f"- command: `{meta['command']}`")
+    print(f"- date: {meta['date']}; git {meta['git']}")
+    mem = f", {m['mem_gib']:.0f} GiB" if m.get("mem_gib") else ""
+    print(f"- machine: {m['cpu']}, {m['cores']} cores{mem}; "
+          f"load average {l0[0]:.2f} {l0[1]:.2f} {l0[2]:.2f} at start, "
+          f"{l1[0]:.2f} {l1[1]:.2f} {l1[2]:.2f} at the end")
+    print("- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    print()
+    print(table(meta["rows"]))
+    print()
+    for n in NOTES:
+        print(f"- {n}")
+    extra = [(r["id"], r["fit_times"]) for r in meta["rows"] if r.get("fit_times")]
+    if extra:
+        print("\ntiming breakdowns reported by zipml:")
+        for rid, ft in extra:
+            print(f"- {rid}: {json.dumps(ft)}")
+
+
 def select_rows(only):
     if not only:
         return list(ROWS)
@@ -682,6 +743,8 @@ def main(argv=None):
                     help="where the libsvm / VW files are kept (default build/bench)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per row")
     ap.add_argument("--json", metavar="OUT", help="also write all results as JSON")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="print the report of an earlier run's --json file and exit")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--prepare", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -692,6 +755,12 @@ def main(argv=None):
         files = prepare_files(prep, prep.rows,
                               lambda m: print(f"# {m}", file=sys.stderr, flush=True))
         print(json.dumps(files))
+        return 0
+    if args.from_json:
+        with open(args.from_json) as f:
+            meta = json.load(f)
+        summarize(meta["rows"])
+        report(meta)
         return 0
     if args.list:
         for r in ROWS:
@@ -763,59 +832,18 @@ def main(argv=None):
             results.append(r)
     load1 = os.getloadavg()
     summarize(results)
-    vers = _versions()
-    print(f"# bench_fit: Fashion-MNIST {args.n_train} x 784 train / {args.n_test} test, "
-          f"float32 pixels / 255, {args.epochs} epochs, {args.threads} thread(s), best of "
-          f"{args.repeats} (LIBLINEAR rows: {min(args.repeats, args.slow_repeats)})\n")
-    print(f"- command: `{command}`")
-    print(f"- date: {started}; git {_git_head()}")
-    print(f"- machine: {cpu_model()}, {os.cpu_count()} cores, "
-          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
-          f"load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} at start, "
-          f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} at the end")
-    print("- versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()))
-    print()
-    print(table(results))
-    print()
-    notes = [
-        "time: wall seconds of the user's call in a child process (best and median of the "
-        "repeats); for file-cli rows the whole `zipml train` process including interpreter "
-        "start and the imports; cpu: user+system CPU seconds of the best run.",
-        "vs sklearn: scikit-learn's best time of the same task / this row's best time "
-        "(file rows: against scikit-learn from memory).",
-        "engine s: the C engine alone (zipml.cengine.run_engine) on the packed stream of the "
-        "same data, all binary problems, best of the repeats (in brackets: CPU seconds of the "
-        "calling thread); outside engine = 1 - engine / time (in brackets: 1 - engine cpu / "
-        "cpu, the better measure on a loaded machine). '(model differs)': the engine's final model is not bit-identical to the fit's "
-        "(shuffle or data path changed).",
-        "peak RSS: the child's high-water mark (VmHWM = its ru_maxrss; for file-cli rows "
-        "ru_maxrss of the CLI process); base: the same just before the timed part (imports; "
-        "the in-memory data for sklearn/zipml/liblinear rows; one warm-up fit on 256 samples "
-        "for sklearn/zipml; for file-cli rows a process that imported the CLI's modules); "
-        "over base = peak - base.",
-        "input MB: float32 X (in-memory rows), the VW cache (vw rows), the libsvm file (file "
-        "rows); stream MB: the engine's packed stream, one epoch.",
-        "VW: the cache was built once, outside the timed part; VW parses the cache in a "
-        "second thread. LIBLINEAR runs to its own stopping tolerance (not a fixed number of "
-        "epochs), -B 1 adds the bias.",
-    ]
-    for n in notes:
-        print(f"- {n}")
-    extra = [(r["id"], r["fit_times"]) for r in results if r.get("fit_times")]
-    if extra:
-        print("\ntiming breakdowns reported by zipml:")
-        for rid, ft in extra:
-            print(f"- {rid}: {json.dumps(ft)}")
+    meta = dict(command=command, date=started, git=_git_head(),
+                machine=dict(cpu=cpu_model(), cores=os.cpu_count(),
+                             mem_gib=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+                             / 2**30, load_start=load0, load_end=load1),
+                versions=_versions(), n_train=args.n_train, n_test=args.n_test,
+                epochs=args.epochs, repeats=args.repeats, slow_repeats=args.slow_repeats,
+                threads=args.threads, cli_base_mb=cli_base, rows=results)
+    report(meta)
     failed = [r["id"] for r in results if "error" in r]
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(command=command, date=started, git=_git_head(),
-                           machine=dict(cpu=cpu_model(), cores=os.cpu_count(),
-                                        load_start=load0, load_end=load1),
-                           versions=vers, n_train=args.n_train, n_test=args.n_test,
-                           epochs=args.epochs, repeats=args.repeats,
-                           slow_repeats=args.slow_repeats, threads=args.threads,
-                           cli_base_mb=cli_base, rows=results), f, indent=1)
+            json.dump(meta, f, indent=1)
     if failed:
         print(f"\nFAILED rows: {', '.join(failed)}", file=sys.stderr)
         return 1
