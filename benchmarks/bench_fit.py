@@ -631,9 +631,8 @@ def _pct(wall, cpu):
 
 def table(results):
     head = ["row", "what", "task", "runs", "time s (best)", "median s", "cpu s",
-            "vs sklearn (cpu)",
-            "engine s (cpu s)", "outside engine (cpu)", "test acc", "peak RSS MB", "base MB", "over base MB",
-            "input MB", "stream MB", "load"]
+            "vs sklearn (cpu)", "engine s (cpu s)", "outside engine (cpu)", "test acc",
+            "peak RSS MB", "base MB", "over base MB", "input MB", "stream MB", "load"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         task = "binary" if r["task"] == "bin" else "10 classes"
@@ -647,8 +646,8 @@ def table(results):
             eng += f" ({r['engine_cpu_s']:.3f})"
         if same is False:
             eng += " (model differs)"
-        cells = [r["id"], r["what"], task, str(len(r["walls"])), _f(r["best_s"], ".3f"), _f(r["median_s"], ".3f"),
-                 _f(r["cpu_s"], ".3f"), _speedup(r.get("vs_sklearn"), r.get("vs_sklearn_cpu")),
+        cells = [r["id"], r["what"], task, str(len(r["walls"])), _f(r["best_s"], ".3f"),
+                 _f(r["median_s"], ".3f"), _f(r["cpu_s"], ".3f"), _speedup(r.get("vs_sklearn"), r.get("vs_sklearn_cpu")),
                  eng, _pct(r.get("outside_engine_pct"), r.get("outside_engine_cpu_pct")),
                  _f(r["acc"], ".4f"), _f(r["peak_mb"], ".0f"), _f(r["base_mb"], ".0f"),
                  _f(r["over_base_mb"], ".0f"), _f(r.get("input_bytes", 0) / 1e6, ".1f"),
