@@ -647,7 +647,8 @@ def table(results):
         if same is False:
             eng += " (model differs)"
         cells = [r["id"], r["what"], task, str(len(r["walls"])), _f(r["best_s"], ".3f"),
-                 _f(r["median_s"], ".3f"), _f(r["cpu_s"], ".3f"), _speedup(r.get("vs_sklearn"), r.get("vs_sklearn_cpu")),
+                 _f(r["median_s"], ".3f"), _f(r["cpu_s"], ".3f"),
+                 _speedup(r.get("vs_sklearn"), r.get("vs_sklearn_cpu")),
                  eng, _pct(r.get("outside_engine_pct"), r.get("outside_engine_cpu_pct")),
                  _f(r["acc"], ".4f"), _f(r["peak_mb"], ".0f"), _f(r["base_mb"], ".0f"),
                  _f(r["over_base_mb"], ".0f"), _f(r.get("input_bytes", 0) / 1e6, ".1f"),
