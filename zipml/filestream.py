@@ -30,9 +30,9 @@ from . import data, prep, spec
 
 __all__ = ["Scan", "scan_libsvm", "iter_dense", "pack_libsvm"]
 
-BLOCK_BYTES = 16 << 20   #: text read per block (whole lines)
+BLOCK_BYTES = 8 << 20    #: text read per block (whole lines)
 CHUNK_ELEMS = 1 << 21    #: values per dense chunk (8 MiB of float32)
-KEEP_BYTES = 48 << 20    #: the first pass keeps the parsed rows up to this size (no 2nd parse)
+KEEP_BYTES = 32 << 20    #: the first pass keeps the parsed rows up to this size (no 2nd parse)
 
 
 @dataclass
