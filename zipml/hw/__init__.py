@@ -18,7 +18,8 @@ from .device import DeviceMemoryError, DeviceTimeout, DmaError, EngineDevice
 from .driver import EngineDriver, EngineIdentityError, EngineTimeout
 
 __all__ = ["EngineDevice", "EngineDriver", "EngineIdentityError", "EngineTimeout",
-           "DeviceTimeout", "DeviceMemoryError", "DmaError", "HwBackend", "sim_backend", "pynq_backend"]
+           "DeviceTimeout", "DeviceMemoryError", "DmaError", "HwBackend", "sim_backend",
+           "pynq_backend"]
 
 
 class HwBackend:
