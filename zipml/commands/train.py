@@ -193,13 +193,13 @@ def _check_input(path, what):
         raise UsageError(f"{what} file not found: {path}")
 
 
-def _scan(path, what, max_cols, stats, limit_text, num_samples=None):
+def _scan(path, what, max_cols, stats, limit_text, num_samples=None, zero_based="auto"):
     from .. import filestream
     from ..cli import UsageError
-    try:
+    try:   # "auto": 0-based files (the 2017 transfer-learning tool's) are detected
         sc = filestream.scan_libsvm(path, max_cols=max_cols, column_stats=stats,
                                     limit_text=limit_text, num_samples=num_samples,
-                                    zero_based="auto")   # 0-based files as in 2017
+                                    zero_based=zero_based)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if sc.n == 0:
@@ -239,7 +239,10 @@ def run(args) -> int:
     d = sc.n_cols
     sct = None
     if args.test:
-        sct = _scan(args.test, "test", max_cols, False, limit_text)
+        # the test file is read as the training file was (a 0-based test file need not
+        # contain index 0)
+        sct = _scan(args.test, "test", max_cols, False, limit_text,
+                    zero_based=sc.zero_based)
         d = max(d, sct.n_cols)
     d = max(d, 1)
     m11 = bool(args.to_min1_1)
