@@ -69,22 +69,22 @@ def main():
     x_bytes = n * m * 4
     print(f"# {n} x {m} (+ bias), {k} one-vs-rest models, {E} epochs; FPGA 100 MHz at "
           f"{a.efficiency} words/cycle; ARM {ARM_HZ / 1e6:.0f} MHz at 0.5-1 instr/cycle")
-    print("| precision | stream MB | FPGA s/epoch | FPGA s/fit | host MB/fit (prep) | "
-          "host MB/epoch now | host MB/epoch before | prep instr/value | prep s on ARM "
-          "(est.) |")
+    print("| precision | stream MB | FPGA s/epoch (1 model) | FPGA s/fit | host MB/fit (prep) | "
+          "host MB/epoch now (k models) | host MB/epoch before (k models) | prep instr/value | "
+          "prep s on ARM (est.) |")
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for bits in spec.PRECISIONS:
             words = n * spec.words_per_sample(bits, d)
             t_epoch = words / (CLOCK_HZ * a.efficiency)
             prep_bytes = 2 * x_bytes + words * 8          # two reads of X, one stream write
-            now_epoch = d * 4                              # the model read back
+            now_epoch = k * d * 4                          # the k models read back
             before_epoch = k * (n * d * 4 + 2 * n * d * 8)  # per class: read a, f64 copy
             ipe = instructions_per_element(bits, tmp)
             instr = ipe * n * d
             lo, hi = instr / ARM_HZ / 1.0, instr / ARM_HZ / 0.5
             print(f"| Q{bits} | {words * 8 / 1e6:.1f} | {t_epoch * 1e3:.2f} ms | "
-                  f"{t_epoch * E * k:.3f} | {prep_bytes / 1e6:.0f} | {now_epoch / 1e6:.4f} | "
+                  f"{t_epoch * E * k:.3f} | {prep_bytes / 1e6:.0f} | {now_epoch / 1e6:.3f} | "
                   f"{before_epoch / 1e6:.0f} | {ipe:.0f} | {lo:.2f} .. {hi:.2f} |")
 
 
