@@ -105,6 +105,11 @@ architecture rtl of zipml_core is
   constant LD  : natural := ilog2(V) + 3 + C_MUL_PIPE;         -- dot product latency
   constant R   : natural := C_STAGE_MREAD;                     -- model read stage
   constant C_FLUSH : natural := R + 8;                         -- cycles for the op pipeline to empty
+  -- bits of cnt: it counts model words (clear), LM + 2 (prep) and C_FLUSH; wide enough for
+  -- each, so that no comparison below has a constant wider than cnt (ghdl synth 2.0 truncates
+  -- such a constant instead of comparing numerically: with G_MAX_DIM = 128 at Q1 the flush
+  -- ended after 3 cycles and every model frame came out one epoch late)
+  constant CW  : natural := maximum(AW + 1, clog2(maximum(C_FLUSH, LM + 2) + 1));
 
   constant F_ONE  : std_logic_vector(31 downto 0) := x"3F800000";
   constant F_MONE : std_logic_vector(31 downto 0) := x"BF800000";
@@ -160,7 +165,7 @@ architecture rtl of zipml_core is
   signal chk_cnt   : unsigned(31 downto 0) := (others => '0');       -- sample in the transfer
   signal sd_left   : unsigned(31 downto 0) := (others => '0');       -- samples until updates start
   signal epoch     : unsigned(31 downto 0) := (others => '0');
-  signal cnt       : unsigned(AW downto 0) := (others => '0');       -- clear / prep / flush counter
+  signal cnt       : unsigned(CW - 1 downto 0) := (others => '0');       -- clear / prep / flush counter
   signal dr_left   : unsigned(31 downto 0) := (others => '0');       -- drain samples left
   signal dr_gap    : std_logic := '0';
   signal wr_block  : std_logic := '0';
