@@ -299,8 +299,10 @@ class Analysis:
         self.cells = m["cells"]
         # bit -> public name
         self.bitname = {}
-        for n, v in sorted(m["netnames"].items(), key=lambda kv: (kv[1]["hide_name"],
-                                                                   len(kv[0]))):
+        # prefer RTL names over GHDL's generated ones (n1234_o, n1234_q) and Yosys's ($...)
+        gen = re.compile(r"(^|\.)n\d+_[a-z]+(\[|$)|\$")
+        for n, v in sorted(m["netnames"].items(), key=lambda kv: (
+                kv[1]["hide_name"], bool(gen.search(kv[0])), len(kv[0]))):
             for i, b in enumerate(v["bits"]):
                 if isinstance(b, int) and b not in self.bitname:
                     self.bitname[b] = _busname(n, i, len(v["bits"]))
