@@ -145,3 +145,11 @@ def test_yosys070_run_names_rtl_registers(tmp_path):
     assert re.fullmatch(r"s\[\d+\]", p.end), p.end
     assert p.levels.get("CARRY4") == 4 and p.levels.get("LUT", 0) >= 1
     assert 2.0 < p.ns < 8.0
+
+
+def test_cli_has_timing_options():
+    import sys
+    res = subprocess.run([sys.executable, "-m", "zipml", "synth", "--help"], capture_output=True,
+                         text=True, check=True)
+    for opt in ("--timing", "--paths", "--target-ns", "--route-ns", "--route-fanout-ns"):
+        assert opt in res.stdout, opt
