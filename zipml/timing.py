@@ -290,6 +290,7 @@ def _clean(name: str) -> str:
 
 _V_MOD = re.compile(r"^module (\S+)\s*$", re.MULTILINE)
 _V_ALIAS = re.compile(r"^\s+(?:assign )?([A-Za-z_]\w*) = (n\d+_[a-z]+);", re.MULTILINE)
+_V_ALIAS_REV = re.compile(r"^  assign (n\d+_o) = (?:\{\d+'b0, )?([A-Za-z_]\w*)\}?;", re.MULTILINE)
 _V_INST = re.compile(r"^  ([A-Za-z_]\w*) ([A-Za-z_]\w*) \($", re.MULTILINE)
 
 
@@ -309,6 +310,9 @@ def ghdl_aliases(verilog: str, top: str = spec.TOP_ENTITY) -> dict:
             return
         for m in _V_ALIAS.finditer(body):
             out.setdefault(prefix + m.group(2), prefix + m.group(1))
+        for m in _V_ALIAS_REV.finditer(body):         # nNNN_o = signal, or its zero extension
+            if not re.fullmatch(r"n\d+_[a-z]+", m.group(2)):
+                out.setdefault(prefix + m.group(1), prefix + m.group(2))
         for m in _V_INST.finditer(body):
             if m.group(1) in mods:
                 walk(m.group(1), f"{prefix}{m.group(2)}.", depth + 1)
