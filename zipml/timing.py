@@ -594,7 +594,10 @@ class Analysis:
             q = self.bitname.get(c["connections"]["Q"][0], _clean(name))
             return q + ("" if pin == "D" else f" ({pin})")
         if t.startswith("SRL"):
-            return self.bitname.get(c["connections"]["Q"][0], _clean(name)) + f" (SRL {pin})"
+            q = self.bitname.get(c["connections"]["Q"][0], "$")
+            if q.startswith("$"):       # an unnamed shift register: name it by its input
+                q = self.bitname.get(c["connections"]["D"][0], _clean(name)) + " delayed"
+            return q + f" (SRL {pin})"
         kind = {"RAMB18E1": "BRAM", "RAMB36E1": "BRAM", "DSP48E1": "DSP"}.get(t, t)
         return f"{_clean(name)} ({kind} {re.sub(r'[0-9]+$', '', pin)})"
 
