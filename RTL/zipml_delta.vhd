@@ -163,6 +163,7 @@ begin
               if m(3) = '1' then t3 := shift_left(resize(xs, PW), 3); end if;
               pa(l) <= t0 + t1;
               pb(l) <= t2 + t3;
+              pd(1)(l) <= (others => '0');   -- not used by Q4 (assigned: no GHDL warning)
             else
               pd(1)(l) <= resize(s_r(31 downto 0) * q_r(l), PW);
             end if;
