@@ -480,7 +480,7 @@ class Analysis:
                     for o in outs:
                         if not letter or o.startswith(f"DO{letter}"):
                             arcs[o].append((pin, ps))
-                    if port in ("ADDRD", "A", "ADDR") or port.startswith("A"):
+                    if port == "ADDRD" or re.fullmatch(r"A\d?", port):   # write address
                         ends[pin] = LUTRAM_SETUP["ADDR"]
         elif kind == "bram":
             for pin, port, b, d in pins:
