@@ -105,6 +105,11 @@ architecture rtl of zipml_core is
   constant LD  : natural := ilog2(V) + 3 + C_MUL_PIPE;         -- dot product latency
   constant R   : natural := C_STAGE_MREAD;                     -- model read stage
   constant C_FLUSH : natural := R + 8;                         -- cycles for the op pipeline to empty
+  -- bits of cnt: it counts model words (clear), LM + 2 (prep) and C_FLUSH; wide enough for
+  -- each, so that no comparison below has a constant wider than cnt (ghdl synth 2.0 truncates
+  -- such a constant instead of comparing numerically: with G_MAX_DIM = 128 at Q1 the flush
+  -- ended after 3 cycles and every model frame came out one epoch late)
+  constant CW  : natural := maximum(AW + 1, clog2(maximum(C_FLUSH, LM + 2) + 1));
 
   constant F_ONE  : std_logic_vector(31 downto 0) := x"3F800000";
   constant F_MONE : std_logic_vector(31 downto 0) := x"BF800000";
@@ -148,6 +153,10 @@ architecture rtl of zipml_core is
   signal c_step, c_decay, c_cpos, c_cneg, c_binval : std_logic_vector(31 downto 0) := (others => '0');
   signal c_rshift  : unsigned(4 downto 0) := (others => '0');
   signal c_dw      : unsigned(DW - 1 downto 0) := (others => '0');
+  -- the run constants minus one, registered at START (timing: equality compares with the
+  -- counters instead of an adder in front of each compare; same results modulo 2^width)
+  signal c_dwm1    : unsigned(DW - 1 downto 0) := (others => '0');
+  signal c_nm1, c_chunkm1, c_epochsm1, c_dm1 : unsigned(31 downto 0) := (others => '0');
   signal c_mask    : std_logic_vector(V - 1 downto 0) := (others => '1');
   signal c_ndrain  : unsigned(31 downto 0) := (others => '0');
 
@@ -160,7 +169,7 @@ architecture rtl of zipml_core is
   signal chk_cnt   : unsigned(31 downto 0) := (others => '0');       -- sample in the transfer
   signal sd_left   : unsigned(31 downto 0) := (others => '0');       -- samples until updates start
   signal epoch     : unsigned(31 downto 0) := (others => '0');
-  signal cnt       : unsigned(AW downto 0) := (others => '0');       -- clear / prep / flush counter
+  signal cnt       : unsigned(CW - 1 downto 0) := (others => '0');       -- clear / prep / flush counter
   signal dr_left   : unsigned(31 downto 0) := (others => '0');       -- drain samples left
   signal dr_gap    : std_logic := '0';
   signal wr_block  : std_logic := '0';
@@ -290,7 +299,7 @@ begin
   s_axis_tready <= tready_i;
   acc_ok   <= s_axis_tvalid and tready_i;
 
-  mask0 <= c_mask when wc = c_dw - 1 else (others => '1');
+  mask0 <= c_mask when wc = c_dwm1 else (others => '1');
   u_dec : entity work.zipml_lane_decode
     generic map (G_BITS => G_BITS)
     port map (clk => clk, signed_mode => c_signed, mask => mask0, din => s_axis_tdata,
@@ -320,7 +329,7 @@ begin
     end if;
   end process;
 
-  exp_last <= '1' when phase = PH_L and (chk_cnt + 1 = c_chunk or m_idx + 1 = c_n) else '0';
+  exp_last <= '1' when phase = PH_L and (chk_cnt = c_chunkm1 or m_idx = c_nm1) else '0';
 
   run_op <= '1' when state = S_RUN and acc_ok = '1'
                      and not ((phase /= PH_L and dec_err = '1') or (phase = PH_L and lbl_err = '1')
@@ -497,7 +506,7 @@ begin
       -- output read pipeline
       o_rv1 <= o_issue;
       o_lane1 <= o_lane;
-      o_last1 <= '1' when o_j + 1 = c_d else '0';
+      o_last1 <= '1' when o_j = c_dm1 else '0';
       o_rv2 <= o_rv1;
       o_last2 <= o_last1;
       o_data2 <= mm_rd_data(32 * to_integer(o_lane1(ilog2(V) - 1 downto 0)) + 31
@@ -586,14 +595,14 @@ begin
             else
               case phase is
                 when PH_A =>
-                  if wc = c_dw - 1 then
+                  if wc = c_dwm1 then
                     wc <= (others => '0');
                     phase <= PH_B when c_ds = '1' else PH_L;
                   else
                     wc <= wc + 1;
                   end if;
                 when PH_B =>
-                  if wc = c_dw - 1 then
+                  if wc = c_dwm1 then
                     wc <= (others => '0');
                     phase <= PH_L;
                   else
@@ -603,7 +612,7 @@ begin
                   phase <= PH_A;
                   sample_count <= sample_count + 1;
                   m_idx <= m_idx + 1;
-                  if chk_cnt + 1 = c_chunk then
+                  if chk_cnt = c_chunkm1 then
                     chk_cnt <= (others => '0');
                   else
                     chk_cnt <= chk_cnt + 1;
@@ -611,7 +620,7 @@ begin
                   if sd_left /= 0 then
                     sd_left <= sd_left - 1;
                   end if;
-                  if m_idx + 1 = c_n then
+                  if m_idx = c_nm1 then
                     state <= S_DRAIN;
                     dr_left <= c_ndrain;
                     dr_gap <= '0';
@@ -627,7 +636,7 @@ begin
           elsif dr_gap = '1' then
             dr_gap <= '0';
           elsif drain_op = '1' then
-            if wc = c_dw - 1 then
+            if wc = c_dwm1 then
               wc <= (others => '0');
               dr_left <= dr_left - 1;
               if c_dw = 1 then
@@ -647,7 +656,7 @@ begin
             o_j <= (others => '0');
             o_word <= (others => '0');
             o_lane <= (others => '0');
-            if epoch + 1 = c_epochs then
+            if epoch = c_epochsm1 then
               state <= S_FINAL;
             else
               epoch <= epoch + 1;
@@ -716,6 +725,10 @@ begin
           c_d <= unsigned(reg_num_features);
           c_epochs <= unsigned(reg_num_epochs);
           c_chunk <= unsigned(reg_chunk_samples);
+          c_nm1 <= unsigned(reg_num_samples) - 1;
+          c_dm1 <= unsigned(reg_num_features) - 1;
+          c_epochsm1 <= unsigned(reg_num_epochs) - 1;
+          c_chunkm1 <= unsigned(reg_chunk_samples) - 1;
           c_step <= reg_step_size;
           c_decay <= reg_step_decay;
           c_cpos <= reg_cost_pos;
@@ -723,6 +736,7 @@ begin
           c_binval <= flush32(reg_binarize_value);
           c_rshift <= unsigned(reg_reg_shift(4 downto 0));
           c_dw <= chk_dw;
+          c_dwm1 <= chk_dw - 1;
           c_mask <= chk_mask;
           c_sd <= chk_sd;
           if chk_sd < unsigned(reg_num_samples) then

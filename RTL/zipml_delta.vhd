@@ -8,8 +8,9 @@
 --     delta_j = (S * q_j + 2^(QF-1)) >>> QF      otherwise (round half up)
 --   FIFO words hold the raw codes for Qb (decoded here, no checks: they were checked when they
 --   entered) and the smp2fix values (two Q8.23 lanes) for Q0.
---   Latency 2 + C_MUL_PIPE: product registered, C_MUL_PIPE more registers, then the rounding
---   shift registered.
+--   Latency 2 + C_MUL_PIPE: decoded codes and S registered, the product (Q4: two partial sums
+--   of the shift-and-add) registered C_MUL_PIPE stages later, then the rounding shift
+--   registered (registers in front of the arithmetic, not behind it: Yosys does not retime).
 --   Q1 and Q2 (q takes at most five values): the FIFO word and S are delayed instead, the
 --   possible deltas D(v) of the word's S (v = -L .. L, shared by all lanes) are registered in
 --   the last stage, and each lane selects D(q_j) combinationally from its decoded code (same
@@ -52,8 +53,6 @@ architecture rtl of zipml_delta is
 
   type t_prod is array (0 to V - 1) of signed(PW - 1 downto 0);
   signal q_upd  : std_logic_vector(V * QW - 1 downto 0);
-  type t_pipe is array (0 to C_MUL_PIPE) of t_prod;
-  signal prod_r : t_pipe := (others => (others => (others => '0')));
   signal err_unused : std_logic;
 begin
 
@@ -118,25 +117,70 @@ begin
       q_upd <= fifo_word;
     end generate;
 
-    process (clk)
-      variable p : signed(PW - 1 downto 0);
+    -- timing: the FIFO word (a block RAM output) and S are decoded and registered first, the
+    -- product is formed from registers (Q4: two partial sums of the shift-and-add in one
+    -- stage, their sum with the rounding in the last); latency unchanged (2 + C_MUL_PIPE)
+    g_pipe : block
+      type t_q is array (0 to V - 1) of signed(QW - 1 downto 0);
+      type t_part is array (0 to V - 1) of signed(PW - 1 downto 0);
+      signal s_r   : signed(32 downto 0) := (others => '0');     -- S
+      signal sn_r  : signed(32 downto 0) := (others => '0');     -- -S
+      signal q_r   : t_q := (others => (others => '0'));
+      signal pa, pb : t_part := (others => (others => '0'));     -- Q4: partial sums
+      type t_dpipe is array (1 to C_MUL_PIPE) of t_prod;
+      signal pd    : t_dpipe := (others => (others => (others => '0')));
     begin
-      if rising_edge(clk) then
-        for l in 0 to V - 1 loop
-          if G_BITS = 4 then                 -- |q| <= 8: shift-and-add (LUTs, no DSP)
-            prod_r(0)(l) <= mul_small(signed(s_in),
-                                      signed(q_upd(l * QW + QW - 1 downto l * QW)));
-          else
-            prod_r(0)(l) <= signed(s_in) * signed(q_upd(l * QW + QW - 1 downto l * QW));
-          end if;
-        end loop;
-        prod_r(1 to C_MUL_PIPE) <= prod_r(0 to C_MUL_PIPE - 1);
-        for l in 0 to V - 1 loop
-          p := shift_right(prod_r(C_MUL_PIPE)(l) + to_signed(2 ** QF / 2, PW), QF);
-          delta(l * DLW + DLW - 1 downto l * DLW) <= std_logic_vector(resize(p, DLW));
-        end loop;
-      end if;
-    end process;
+      assert G_BITS /= 4 or C_MUL_PIPE = 1
+        report "zipml_delta: the Q4 partial sums assume C_MUL_PIPE = 1" severity failure;
+      process (clk)
+        variable p  : signed(PW - 1 downto 0);
+        variable xs : signed(32 downto 0);
+        variable m  : unsigned(QW - 1 downto 0);
+        variable t0, t1, t2, t3 : signed(PW - 1 downto 0);
+      begin
+        if rising_edge(clk) then
+          -- stage a: decoded q, S and -S registered
+          s_r  <= resize(signed(s_in), 33);
+          sn_r <= -resize(signed(s_in), 33);
+          for l in 0 to V - 1 loop
+            q_r(l) <= signed(q_upd(l * QW + QW - 1 downto l * QW));
+          end loop;
+          -- stage b (the first C_MUL_PIPE stage): the product, or Q4's two partial sums
+          for l in 0 to V - 1 loop
+            if G_BITS = 4 then               -- |q| <= 8: x * |q| with x = S or -S by the sign
+              if q_r(l)(QW - 1) = '1' then
+                xs := sn_r;
+                m  := unsigned(-q_r(l));
+              else
+                xs := s_r;
+                m  := unsigned(q_r(l));
+              end if;
+              t0 := (others => '0'); t1 := (others => '0');
+              t2 := (others => '0'); t3 := (others => '0');
+              if m(0) = '1' then t0 := resize(xs, PW); end if;
+              if m(1) = '1' then t1 := shift_left(resize(xs, PW), 1); end if;
+              if m(2) = '1' then t2 := shift_left(resize(xs, PW), 2); end if;
+              if m(3) = '1' then t3 := shift_left(resize(xs, PW), 3); end if;
+              pa(l) <= t0 + t1;
+              pb(l) <= t2 + t3;
+              pd(1)(l) <= (others => '0');   -- not used by Q4 (assigned: no GHDL warning)
+            else
+              pd(1)(l) <= resize(s_r(31 downto 0) * q_r(l), PW);
+            end if;
+          end loop;
+          pd(2 to C_MUL_PIPE) <= pd(1 to C_MUL_PIPE - 1);
+          -- last stage: rounding shift
+          for l in 0 to V - 1 loop
+            if G_BITS = 4 then
+              p := shift_right(pa(l) + pb(l) + to_signed(2 ** QF / 2, PW), QF);
+            else
+              p := shift_right(pd(C_MUL_PIPE)(l) + to_signed(2 ** QF / 2, PW), QF);
+            end if;
+            delta(l * DLW + DLW - 1 downto l * DLW) <= std_logic_vector(resize(p, DLW));
+          end loop;
+        end if;
+      end process;
+    end block;
   end generate;
 
 end architecture rtl;

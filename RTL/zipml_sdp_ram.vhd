@@ -32,16 +32,35 @@ entity zipml_sdp_ram is
 end entity zipml_sdp_ram;
 
 architecture rtl of zipml_sdp_ram is
-  type t_mem is array (0 to G_DEPTH - 1) of std_logic_vector(G_WIDTH - 1 downto 0);
-  signal mem : t_mem := (others => (others => '0'));
 begin
-  process (clk)
+  -- one word: a register (ghdl synth 2.0 stops with "GHDL Bug occurred" in its memory
+  -- inference for a RAM of depth 1, e.g. the model banks of a Q1 engine with G_MAX_DIM = 64)
+  g_reg : if G_DEPTH = 1 generate
+    signal word : std_logic_vector(G_WIDTH - 1 downto 0) := (others => '0');
   begin
-    if rising_edge(clk) then
-      if we = '1' then
-        mem(to_integer(wr_addr) mod G_DEPTH) <= wr_data;
+    process (clk)
+    begin
+      if rising_edge(clk) then
+        if we = '1' then
+          word <= wr_data;
+        end if;
+        rd_data <= word;
       end if;
-      rd_data <= mem(to_integer(rd_addr) mod G_DEPTH);
-    end if;
-  end process;
+    end process;
+  end generate;
+
+  g_ram : if G_DEPTH > 1 generate
+    type t_mem is array (0 to G_DEPTH - 1) of std_logic_vector(G_WIDTH - 1 downto 0);
+    signal mem : t_mem := (others => (others => '0'));
+  begin
+    process (clk)
+    begin
+      if rising_edge(clk) then
+        if we = '1' then
+          mem(to_integer(wr_addr) mod G_DEPTH) <= wr_data;
+        end if;
+        rd_data <= mem(to_integer(rd_addr) mod G_DEPTH);
+      end if;
+    end process;
+  end generate;
 end architecture rtl;

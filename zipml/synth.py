@@ -218,11 +218,12 @@ class Resources:
     bits: int
     max_dim: int
     cells: dict
+    tool: str = "yosys synth_xilinx -family xc7"
 
     @property
     def used(self) -> dict:
         c = self.cells
-        lut = sum(v for k, v in c.items() if re.fullmatch(r"LUT[1-6]", k))
+        lut = sum(v for k, v in c.items() if re.fullmatch(r"LUT[1-6]|INV", k))
         # LUT RAM / shift registers occupy LUTs too (SLICEM); count them in the LUT figure.
         lut += sum(v for k, v in c.items() if k.startswith(("RAM32", "RAM64", "RAM128",
                                                                "RAM256", "SRL")))
@@ -239,7 +240,7 @@ class Resources:
     def table(self) -> str:
         used = self.used
         lines = [f"zipml_sgd_engine Q{self.bits}, G_MAX_DIM={self.max_dim}, "
-                 f"yosys synth_xilinx -family xc7 (xc7z020clg400-1)",
+                 f"{self.tool} (xc7z020clg400-1)",
                  f"{'resource':<8} {'used':>9} {'available':>10} {'util':>7} {'target':>7}  ok"]
         for k, avail in XC7Z020.items():
             u = used[k]
@@ -281,9 +282,14 @@ def yosys_resources(bits: int, max_dim: int = spec.DEFAULT_MAX_DIM, *,
 def parse_stat(text: str) -> dict:
     """Cell counts from the text of Yosys ``stat`` on a flattened design."""
     cells = {}
-    for m in re.finditer(r"^\s+(\S+)\s+(\d+)\s*$", text, re.MULTILINE):
-        name = m.group(1).lstrip("\\$")
-        cells[name] = cells.get(name, 0) + int(m.group(2))
+    # Yosys 0.23 writes "name count", Yosys 0.70 "count name"
+    for m in re.finditer(r"^\s+(?:([A-Za-z_$\\][^\s]*)\s+(\d+)|(\d+)\s+([A-Za-z_$\\][^\s]*))\s*$",
+                         text, re.MULTILINE):
+        name = (m.group(1) or m.group(4)).lstrip("\\$")
+        count = int(m.group(2) or m.group(3))
+        if name in ("wires", "wire", "cells", "ports", "memories", "processes"):
+            continue
+        cells[name] = cells.get(name, 0) + count
     if not cells:
         raise RuntimeError("no cell counts in the Yosys stat output")
     return cells

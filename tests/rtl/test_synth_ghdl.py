@@ -42,7 +42,7 @@ def _check_log(log: str, bits: int, max_dim: int):
     other = [ln for ln in warnings
              if "xlnx_fp" not in ln and "in default configuration of zipml_fp_" not in ln]
     assert not other, "unexpected synthesis warnings:\n" + "\n".join(other)
-    rams = re.findall(r'found RAM "mem", width: (\d+) bits, depth: (\d+)', log)
+    rams = re.findall(r'found RAM "(?:g_ram\.)?mem", width: (\d+) bits, depth: (\d+)', log)
     V = spec.values_per_word(bits)
     words = -(-max_dim // V)
     fifo = spec.default_fifo_words(bits, max_dim)

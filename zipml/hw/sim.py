@@ -30,7 +30,22 @@ from .device import DeviceMemoryError, DeviceTimeout, EngineDevice
 HARNESS = Path(__file__).with_name("sim_harness.cpp")
 BUILD = rtl.build_root() / "verilator"
 #: Default G_MAX_DIM of simulated engines: the board builds' size, or ``$ZIPML_SIM_MAX_DIM``.
-SIM_MAX_DIM = int(os.environ.get("ZIPML_SIM_MAX_DIM", spec.DEFAULT_MAX_DIM))
+def _env_max_dim() -> int:
+    raw = os.environ.get("ZIPML_SIM_MAX_DIM")
+    if raw is None:
+        return spec.DEFAULT_MAX_DIM
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value % 64 or not 64 <= value <= spec.MAX_DIM_LIMIT:
+        raise ValueError(f"environment variable ZIPML_SIM_MAX_DIM={raw!r}: the G_MAX_DIM of "
+                         f"simulated engines must be a multiple of 64 in [64, "
+                         f"{spec.MAX_DIM_LIMIT}]")
+    return value
+
+
+SIM_MAX_DIM = _env_max_dim()
 
 _CDEF = """
 void* zs_new(void);
