@@ -256,6 +256,37 @@ def test_no_progress_fragments_off_a_terminal(files):
     assert r.stdout.startswith("epoch ") and "\r" not in r.stdout
 
 
+def test_progress_bar_on_a_terminal_is_cleared(files):
+    """On a terminal the bar is drawn and erased (leave=False) before the table."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))   # 100 columns
+    p = subprocess.Popen([sys.executable, "-m", "zipml", "train", "--train", str(files["tr"]),
+                          "--epochs", "3", "--backend", "cpu"],
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(master)
+    out = p.stdout.read().decode()
+    p.stdout.close()
+    assert p.wait(120) == 0
+    text = err.decode()
+    assert "Q0 svm:" in text and "/30 [" in text           # 10 one-vs-rest models x 3 epochs
+    assert text.rstrip(" ").endswith("\r")                  # erased: the cursor back at column 0
+    assert out.startswith("epoch ")
+
+
 def test_train_footer_step_bytes(files, tmp_path):
     out = tmp_path / "r.json"
     r = zipml("train", "--train", files["tr"], "--epochs", 2, "--json", out, "--backend", "cpu")

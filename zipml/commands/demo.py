@@ -50,12 +50,12 @@ def run(args) -> int:
           f"samples, 64 features + bias; {task}; {args.loss}, {args.epochs} epochs, step "
           f"{step}, column normalisation to [0,1]; backend {backend}")
     print()
-    _wrap("Q0 = the data as float32; Q8, Q4, Q2, Q1 = the data quantized to 8, 4, 2 or 1 "
-          "bit(s) per value. Q8 and Q4 round to the nearest level. Q2 and Q1 have only 3 and 2 "
-          "levels and round stochastically: up or down at random, with the probabilities that "
-          "make the expected quantized value equal the value (unbiased, the rounding ZipML's "
-          "convergence analysis assumes), where nearest rounding moves every value to a fixed "
-          "level.")
+    _wrap("Precisions: Q0 = the data as float32; Q8, Q4, Q2, Q1 = the data quantized to 8, 4, "
+          "2 or 1 bit(s) per value. Q8 and Q4 round to the nearest level. Q2 and Q1 have only "
+          "3 and 2 levels and round stochastically: up or down at random, with the "
+          "probabilities that make the expected quantized value equal the value (unbiased, the "
+          "rounding ZipML's convergence analysis assumes), where nearest rounding moves every "
+          "value to a fixed level.")
     rows = []
     for bits, rounding in ROWS:
         clf = ZipMLClassifier(bits=bits, loss=args.loss, epochs=args.epochs,
