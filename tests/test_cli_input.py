@@ -65,12 +65,12 @@ def one_error_line(r):
 
 # ------------------------------------------------------------------------ training input
 @pytest.mark.parametrize("args,needle", [
-    (["--train", "{dir}/empty"], "training file has no samples (empty, or blank and comment"),
+    (["--train", "{dir}/empty"], "training file has no samples (empty, or "),
     (["--train", "{dir}/comments"], "training file has no samples"),
     (["--train", "{tr}", "--test", "{dir}/empty"], "test file has no samples"),
     (["--train", "{tr}", "--test", "{dir}/comments"], "test file has no samples"),
-    (["--train", "{dir}"], "training file is a directory, not a libsvm file: {dir}"),
-    (["--train", "{tr}", "--test", "{dir}"], "test file is a directory, not a libsvm file: {dir}"),
+    (["--train", "{dir}"], "training file is a directory"),
+    (["--train", "{tr}", "--test", "{dir}"], "test file is a directory"),
     (["--train", "{tr}", "--test", "{te_other}"],
      "none of the test labels (20, 21, 22, 23, 24, 25, ...) is a training label (0, 1, 2, 3, "
      "4, 5, ...): {te_other} does not test this model"),
@@ -209,11 +209,11 @@ def test_estimator_float64_beyond_float32_named():
     y = np.arange(30) % 2
     X[7, 2] = -1e300
     for kw in ({}, {"normalize": "none"}, {"shuffle": True, "random_state": 3}):
-        with pytest.raises(ValueError, match=r"outside the float32 range at row 7, column 2: "
-                                             r"-1e\+300"):
+        with pytest.raises(ValueError, match=r"(?=.*row 7, column 2)(?=.*-1e\+300)(?=.*outside "
+                                             r"the float32 range)"):
             ZipMLClassifier(**kw).fit(X, y)
     clf = ZipMLClassifier().fit(X[:7], y[:7])
-    with pytest.raises(ValueError, match=r"outside the float32 range at row 0, column 2"):
+    with pytest.raises(ValueError, match=r"(?=.*row 0, column 2)(?=.*outside the float32 range)"):
         clf.predict(X[7:8])
 
 
