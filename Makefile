@@ -13,12 +13,14 @@
 #   the tests: yosys (synthesis), libsvm-tools (svm-checkdata), dataset-fashion-mnist,
 #   gcc-arm-linux-gnueabihf + libc6-dev-armhf-cross (the ARM build of the C engine; the
 #   headers are only a Recommends of the compiler) and qemu-user (runs it), ghdl, verilator,
-#   iverilog, tcl (tclsh: the Vivado TCL flow checks), python3-torch + python3-torchvision
-#   (PyTorch for the transfer-learning tool, CPU build: see TORCH below).
+#   iverilog, tcl (tclsh: the Vivado TCL flow checks), curl + bzip2 (the notebooks' data
+#   download scripts), python-is-python3 (svm-checkdata starts with "#!/usr/bin/env python"),
+#   python3-torch + python3-torchvision (PyTorch for the transfer-learning
+#   tool, CPU build: see below).
 DEMO_APT_PACKAGES ?= python3-venv python3-dev gcc
 APT_PACKAGES ?= $(DEMO_APT_PACKAGES) g++ yosys libsvm-tools dataset-fashion-mnist \
 	gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user ghdl verilator iverilog tcl \
-	python3-torch python3-torchvision
+	curl bzip2 python-is-python3 python3-torch python3-torchvision
 APT_LOCK_WAIT ?= 600
 PYTHON ?= /usr/bin/python3
 VENV ?= .venv

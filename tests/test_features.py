@@ -14,15 +14,43 @@ from zipml import transfer
 from zipml.data import load_libsvm
 
 HAVE_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "torchvision", "PIL"))
-NO_TORCH = ("PyTorch/torchvision/pillow not installed (pip install 'zipml[features]'; PyPI's "
-            "torch 2.15 + torchvision 0.29 wheels: about 5 GB installed with their CUDA "
-            "dependencies, 3 minutes here)")
+NO_TORCH = ("PyTorch/torchvision/pillow not installed: `make test` links Debian's "
+            "python3-torch/python3-torchvision into .venv when .venv is made by Debian's "
+            "python3 (or pip install 'zipml[features]': PyPI's CUDA wheels, about 5 GB)")
 
 
 def zipml(*args, timeout=300, env=None):
     e = dict(os.environ, **(env or {}))
     return subprocess.run([sys.executable, "-m", "zipml", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=e)
+
+
+def zipml_tty(*args, timeout=300, env=None):
+    """``zipml`` with stderr on a pseudo-terminal (where progress bars are shown); returns
+    (exit code, stdout, stderr)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))   # 100 columns
+    p = subprocess.Popen([sys.executable, "-m", "zipml", *map(str, args)],
+                         stdout=subprocess.PIPE, stderr=slave,
+                         env=dict(os.environ, **(env or {})))
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:            # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(master)
+    out = p.stdout.read()
+    p.stdout.close()
+    return p.wait(timeout), out.decode(), err.decode(errors="replace")
 
 
 def libsvm_file(path, label, rows):
@@ -153,7 +181,12 @@ def test_features_random_weights_on_generated_images(tmp_path):
               "--size", 75, "--batch-size", 2, env=env)
     assert r.returncode == 0, r.stderr
     assert "3 images x 2048 features, label 3, weights: random (seed 0)" in r.stdout
-    assert "InceptionV3" in r.stderr and "3/3" in r.stderr          # the final state of the progress bar (leave=True)
+    assert r.stderr == ""                  # no progress bar when stderr is not a terminal
+    rc, out, err = zipml_tty("features", folder, "--label", 3, "-o", tmp_path / "o2",
+                             "--random-weights", "--size", 75, "--batch-size", 2, env=env)
+    assert rc == 0, err
+    assert "InceptionV3" in err and "3/3" in err       # the bar's final state (leave=True)
+    assert (tmp_path / "o2").read_text() == (tmp_path / "o").read_text()
     X, y = load_libsvm(tmp_path / "o", 2048)
     assert X.shape == (3, 2048) and np.array_equal(y, [3, 3, 3])
     assert np.all(np.isfinite(X)) and np.all(X >= 0)                   # pooled ReLU outputs

@@ -50,12 +50,12 @@ def run(args) -> int:
           f"samples, 64 features + bias; {task}; {args.loss}, {args.epochs} epochs, step "
           f"{step}, column normalisation to [0,1]; backend {backend}")
     print()
-    _wrap("Q0 = the data as float32; Q8, Q4, Q2, Q1 = the data quantized to 8, 4, 2 or 1 "
-          "bit(s) per value. Q8 and Q4 round to the nearest level. Q2 and Q1 have only 3 and 2 "
-          "levels and round stochastically: up or down at random, with the probabilities that "
-          "make the expected quantized value equal the value (unbiased, the rounding ZipML's "
-          "convergence analysis assumes), where nearest rounding moves every value to a fixed "
-          "level.")
+    _wrap("Precisions: Q0 = the data as float32; Q8, Q4, Q2, Q1 = the data quantized to 8, 4, "
+          "2 or 1 bit(s) per value. Q8 and Q4 round to the nearest level. Q2 and Q1 have only "
+          "3 and 2 levels and round stochastically: up or down at random, with the "
+          "probabilities that make the expected quantized value equal the value (unbiased, the "
+          "rounding ZipML's convergence analysis assumes), where nearest rounding moves every "
+          "value to a fixed level.")
     rows = []
     for bits, rounding in ROWS:
         clf = ZipMLClassifier(bits=bits, loss=args.loss, epochs=args.epochs,
@@ -66,16 +66,21 @@ def run(args) -> int:
         secs = time.perf_counter() - t
         rows.append((bits, rounding, clf.loss_curve_, clf.score(Xte, yte),
                      clf.bytes_per_epoch_, secs, len(clf.models_), clf.step_size_))
-    _print(rows, args.epochs, backend)
+    _print(rows, args.epochs, backend, getattr(clf, "loss_curve_kind_", "objective"))
     return 0
 
 
-def _print(rows, epochs, backend):
+def _print(rows, epochs, backend, kind="progressive"):
     shown = list(range(epochs)) if epochs <= 10 else \
         sorted(set(np.linspace(0, epochs - 1, 10).round().astype(int)))
     print()
-    print("training loss per epoch (mean squared-hinge/logistic loss, averaged over the "
-          "binary problems)")
+    if kind == "progressive":
+        _wrap("training loss per epoch (progressive: the mean over the epoch's samples of each "
+              "sample's squared-hinge/logistic loss when the engine reached it, before its "
+              "update; averaged over the binary problems)")
+    else:
+        _wrap("training loss per epoch (the end-of-epoch model's mean squared-hinge/logistic "
+              "loss over the training samples, averaged over the binary problems)")
     print(f"{'prec':<5} {'rounding':<10} " + " ".join(f"{'e' + str(e + 1):>7}" for e in shown))
     for bits, rounding, curve, acc, nbytes, secs, k, step in rows:
         print(f"{'Q' + str(bits):<5} {rounding if bits else '-':<10} "
