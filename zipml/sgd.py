@@ -218,7 +218,6 @@ class ZipML_SGD:
         self.last_result = None
         self.bytes_per_epoch = 0
         self._signed_cache = None
-        self._codes = None        # (codes_a, codes_b or None) of the current precision
         self._stream = None       # packed epoch buffer, reused across epochs and classes
         self._stream_key = None
         self._fpga_cfg = None
@@ -307,7 +306,6 @@ class ZipML_SGD:
 
     def _invalidate_codes(self):
         self._signed_cache = None
-        self._codes = None
         self._stream = None
         self._stream_key = None
 
